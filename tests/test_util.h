@@ -1,0 +1,42 @@
+/* test_util.h — shared helpers for the cmocka tests (include after cmocka's prerequisites). */
+#ifndef CEMRL_TEST_UTIL_H
+#define CEMRL_TEST_UTIL_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* Tolerance scale from the environment (CEMRL_TOL_SCALE), as MuJoCo's MJTOL_SCALE. */
+static inline double test_tol_scale(void) {
+  const char *s = getenv("CEMRL_TOL_SCALE");
+  return s ? atof(s) : 1.0;
+}
+
+/* |a - b| <= tol * scale, with a message naming both values. */
+#define assert_near(a, b, tol)                                                              \
+  do {                                                                                       \
+    double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol) * test_tol_scale();        \
+    if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.9g, %s = %.9g, |diff| %.3g > tol %.3g", #a, \
+                                         a_, #b, b_, fabs(a_ - b_), t_);                     \
+  } while (0)
+
+/* The string s contains sub (messages of error paths). */
+#define assert_contains(s, sub)                                                             \
+  do {                                                                                       \
+    const char *s_ = (s), *sub_ = (sub);                                                     \
+    if (!s_ || !strstr(s_, sub_)) fail_msg("expected \"%s\" in \"%s\"", sub_, s_ ? s_ : "(null)"); \
+  } while (0)
+
+/* Path of a file under tests/data (CEMRL_TEST_DATA set by CTest). */
+static inline const char *test_data_path(char *buf, size_t n, const char *rel) {
+  const char *root = getenv("CEMRL_TEST_DATA");
+  snprintf(buf, n, "%s/%s", root ? root : "tests/data", rel);
+  return buf;
+}
+
+#endif
