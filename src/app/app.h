@@ -24,6 +24,12 @@ int app_usage_error(const char *cmd, const char *fmt, ...) CORE_PRINTF(2, 3);
 int app_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+/* A run directory resolves to its policy.ckpt, anything else to itself; 1 if it was a directory. */
+int app_resolve_policy(const char *arg, char *path, size_t n);
 int cmd_bench(int argc, char **argv);
+int cmd_envs(int argc, char **argv);
 
 #endif

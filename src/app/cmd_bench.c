@@ -10,6 +10,9 @@ static const struct {
   int (*run)(int, char **);
 } benches[] = {
     {"nets", "MLP forward+backward on the TD3 shapes vs sgemm limit and PyTorch", bench_nets},
+    {"envs", "MuJoCo task steps/s vs a bare mj_step loop (wrapper overhead), 1 and N threads",
+     bench_envs},
+    {"td3", "TD3 learner: iterations/s, CEM-RL critic/actor updates/s, policy latency", bench_td3},
 };
 
 int cmd_bench(int argc, char **argv) {

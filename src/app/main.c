@@ -1,9 +1,13 @@
 /* main.c — `cemrl`: dispatch to a subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/app.h"
+#include "core/cfg.h"
 #include "core/mj.h"
+#include "nets/blas.h"
 
 static void print_help(FILE *f) {
   fprintf(f,
@@ -13,9 +17,26 @@ static void print_help(FILE *f) {
   fprintf(f, "\n`cemrl COMMAND --help` lists a command's options and settings.\n");
 }
 
+/* OpenBLAS 0.3.21 does not know recent Xeons and falls back to its generic Prescott kernel, 3-4x
+ * slower on the TD3 shapes (`cemrl bench nets --kernels default,SkylakeX`). The kernel is chosen
+ * when the library loads, so pick a better one by re-running ourselves once with
+ * OPENBLAS_CORETYPE set. A user's own OPENBLAS_CORETYPE is always respected, and
+ * CEMRL_BLAS_KERNEL=keep turns this off. */
+static void select_blas_kernel(char **argv) {
+  const char *keep = getenv("CEMRL_BLAS_KERNEL");
+  if (keep && !strcmp(keep, "keep")) return;
+  const char *k = nn_blas_suggest_coretype();
+  if (!k) return;
+  setenv("OPENBLAS_CORETYPE", k, 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");  /* exec failed: carry on with the kernel we have */
+}
+
 int main(int argc, char **argv) {
+  select_blas_kernel(argv);
   /* MuJoCo 2.2.2's default error handler waits for Enter: replace it before anything loads. */
   core_mj_install_handlers();
+  core_cfg_init();  /* cJSON allocates through core_malloc from the start */
   if (argc < 2) {
     print_help(stderr);
     return 2;

@@ -67,4 +67,11 @@ int core_ckpt_read(const CoreCkpt *c, const char *name, void *dst, size_t size, 
 /* The label (usually the path) the checkpoint was loaded from. */
 const char *core_ckpt_label(const CoreCkpt *c);
 
+/* ---- test hooks */
+
+/* Make the n-th write step of core_ckpt_write_file from now fail with EIO (0 = never). The steps
+ * are each fwrite, then fflush, fsync, fclose and rename: every point before the new file
+ * replaces the old one. One-shot, like core_alloc_fail_after. */
+void core_ckpt_test_fail_write_after(int n);
+
 #endif

@@ -14,11 +14,15 @@ void core_err_clear(CoreErr *err) {
 
 int core_err_set(CoreErr *err, int code, const char *fmt, ...) {
   if (!err) return code;
-  err->code = code;
+  /* format into a copy first: callers may pass err->msg itself as an argument to add context,
+   * and vsnprintf into a buffer it is reading from is undefined (it garbles the text) */
+  char msg[CORE_ERR_MSG_SZ];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  err->code = code;
+  memcpy(err->msg, msg, strlen(msg) + 1);
   return code;
 }
 
@@ -33,7 +37,7 @@ int core_err_prefix(CoreErr *err, const char *fmt, ...) {
   size_t h = strlen(head);
   if (h >= sizeof err->msg) h = sizeof err->msg - 1;
   memcpy(err->msg, head, h);
-  size_t rest = sizeof err->msg - 1 - h, o = strlen(old);
+  size_t rest = sizeof err->msg - 1 - h, o = strnlen(old, sizeof old);
   if (o > rest) o = rest;
   memcpy(err->msg + h, old, o);
   err->msg[h + o] = '\0';

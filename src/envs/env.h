@@ -12,6 +12,7 @@
 #define CEMRL_ENVS_ENV_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -49,6 +50,8 @@ typedef struct {
   /* optional render hooks: the mjModel / mjData (as void*) of a MuJoCo task, else NULL */
   const void *(*mj_model)(const Env *e);
   void *(*mj_data)(Env *e);
+  /* optional: print the task's constants as "key  value" lines (`cemrl envs info`) */
+  void (*describe)(const Env *e, FILE *f);
 } EnvVt;
 
 struct Env {
@@ -82,11 +85,24 @@ void env_free(Env *e);
 void env_reset(Env *e, uint64_t seed, float *obs);
 
 /* Step with the time limit applied: out->truncated is set at max_episode_steps, and whenever
- * out->status != ENV_OK. Stepping a finished episode without reset is a programming error. */
+ * out->status != ENV_OK. Stepping a finished episode without reset is a programming error.
+ * A non-finite observation or reward becomes status ENV_ERR_NONFINITE (so truncated). When the
+ * task terminates on the limit step, terminated = 1 and truncated = 0 (the task's end wins). */
 void env_step(Env *e, const float *act, float *obs, EnvStep *out);
 
 /* The registry: number of entries and entry i. */
 int env_registry_count(void);
 const EnvEntry *env_registry_at(int i);
+
+/* The registry entry with exactly this name, or NULL. */
+const EnvEntry *env_registry_find(const char *name);
+
+/* Create an instance from an entry (registered or a test's local one); sets name from the entry,
+ * elapsed_steps = 0 and needs_reset = 1. NULL with err on failure. */
+Env *env_make_from(const EnvEntry *entry, CoreErr *err);
+
+/* The registered name closest to `name` (case-insensitive edit distance, or a unique prefix), or
+ * NULL if nothing is close enough to suggest. */
+const char *env_suggest(const char *name);
 
 #endif

@@ -1,0 +1,132 @@
+/* settings.c — config tables for AgentSettings. Defaults: CEM-TD3 on HalfCheetah-v4 with the
+ * CEM-RL reference code's values (spec cemrl-td3.md §2, §3). */
+#include "app/settings.h"
+
+#include <stddef.h>
+
+static const CoreCfgField net_fields[] = {
+    CORE_CFG_INT(NetSettings, hidden1, 400, 1, 1 << 16, "width of the first hidden layer"),
+    CORE_CFG_INT(NetSettings, hidden2, 300, 1, 1 << 16, "width of the second hidden layer"),
+    CORE_CFG_ENUM(NetSettings, actor_act, "tanh", agent_activation_names,
+                  "actor hidden activation (CEM-RL: tanh; TD3 paper: relu)"),
+    CORE_CFG_ENUM(NetSettings, critic_act, "leaky_relu", agent_activation_names,
+                  "critic hidden activation (CEM-RL: leaky_relu; TD3 paper: relu)"),
+    CORE_CFG_BOOL(NetSettings, layer_norm, 0, "LayerNorm after each hidden linear of the actor"),
+    CORE_CFG_END,
+};
+
+static int td3_check(const void *section, CoreCfgCheckCtx *ctx) {
+  const Td3Settings *t = section;
+  if (t->batch_size > t->buffer_size)
+    return core_cfg_reject(ctx, "batch_size", "%d is larger than buffer_size %lld", t->batch_size,
+                           (long long)t->buffer_size);
+  return 0;
+}
+
+static const CoreCfgField td3_fields[] = {
+    CORE_CFG_INT(Td3Settings, batch_size, 100, 1, 1 << 16, "minibatch size"),
+    CORE_CFG_DOUBLE(Td3Settings, discount, 0.99, 0, 1, "discount factor gamma"),
+    CORE_CFG_DOUBLE(Td3Settings, tau, 0.005, 0, 1, "soft target update rate"),
+    CORE_CFG_DOUBLE(Td3Settings, policy_noise, 0.2, 0, 10, "target smoothing noise std (TD3)"),
+    CORE_CFG_DOUBLE(Td3Settings, noise_clip, 0.5, 0, 10, "target smoothing noise clip (TD3)"),
+    CORE_CFG_INT(Td3Settings, policy_delay, 2, 1, 1000,
+                 "critic updates per actor and target update (TD3 baseline)"),
+    CORE_CFG_DOUBLE(Td3Settings, expl_noise, 0.1, 0, 10, "Gaussian exploration noise std"),
+    CORE_CFG_INT64(Td3Settings, start_steps, 10000, 0, 1e12,
+                   "random-action steps (TD3/DDPG); gradient gate (CEM-RL)"),
+    CORE_CFG_INT64(Td3Settings, buffer_size, 1000000, 1, 1e9, "replay buffer capacity"),
+    CORE_CFG_ENUM(Td3Settings, train_freq, "episode", td3_train_freq_names,
+                  "updates after each episode (as many as its steps) or one per env step"),
+    CORE_CFG_CHECK(td3_check, "batch_size <= buffer_size"),
+    CORE_CFG_END,
+};
+
+static int cem_check(const void *section, CoreCfgCheckCtx *ctx) {
+  const CemSettings *c = section;
+  if (c->antithetic && c->pop_size % 2)
+    return core_cfg_reject(ctx, "antithetic", "needs an even pop_size (pop_size is %d)",
+                           c->pop_size);
+  if (c->n_elites > c->pop_size)
+    return core_cfg_reject(ctx, "n_elites", "%d is larger than pop_size %d", c->n_elites,
+                           c->pop_size);
+  return 0;
+}
+
+static const CoreCfgField cem_fields[] = {
+    CORE_CFG_INT(CemSettings, pop_size, 10, 2, 100000, "population size N"),
+    CORE_CFG_INT(CemSettings, n_elites, 0, 0, 100000, "elites K (0: pop_size / 2)"),
+    CORE_CFG_DOUBLE(CemSettings, sigma_init, 1e-3, 1e-12, 1e6, "initial variance (not std)"),
+    CORE_CFG_DOUBLE(CemSettings, damp, 1e-3, 0, 1e6, "initial variance damping eps0"),
+    CORE_CFG_DOUBLE(CemSettings, damp_limit, 1e-5, 0, 1e6, "final damping eps_end"),
+    CORE_CFG_DOUBLE(CemSettings, damp_tau, 0.95, 0, 1, "damping decay"),
+    CORE_CFG_BOOL(CemSettings, antithetic, 1, "mirrored sampling (needs even pop_size)"),
+    CORE_CFG_BOOL(CemSettings, elitism, 0, "keep the previous best as the last individual"),
+    CORE_CFG_BOOL(CemSettings, var_over_k, 1,
+                  "variance with the reference code's 1/K factor (false: the paper's formula)"),
+    CORE_CFG_CHECK(cem_check, "antithetic needs an even pop_size; n_elites <= pop_size"),
+    CORE_CFG_END,
+};
+
+static const CoreCfgField cemrl_fields[] = {
+    CORE_CFG_INT(CemRlSettings, n_grad, 5, 0, 100000, "individuals given gradient steps"),
+    CORE_CFG_BOOL(CemRlSettings, grad_second_half, 0,
+                  "give gradient steps to the last n_grad instead of the first ('+e') half"),
+    CORE_CFG_BOOL(CemRlSettings, critic_target_every_step, 1,
+                  "soft-update the critic target after every critic step (CEM-RL code)"),
+    CORE_CFG_END,
+};
+
+static int opt_check(const void *section, CoreCfgCheckCtx *ctx) {
+  const OptSettings *o = section;
+  if (o->nesterov && (o->momentum <= 0 || o->dampening != 0))
+    return core_cfg_reject(ctx, "nesterov", "needs momentum > 0 and dampening 0");
+  return 0;
+}
+
+#define OPT_FIELDS(name)                                                                      \
+  static const CoreCfgField name[] = {                                                        \
+      CORE_CFG_ENUM(OptSettings, kind, "adam", opt_kind_names, "update rule"),                \
+      CORE_CFG_DOUBLE(OptSettings, lr, 1e-3, 1e-12, 1e3, "learning rate"),                   \
+      CORE_CFG_DOUBLE(OptSettings, weight_decay, 0, 0, 1e3, "L2 weight decay"),               \
+      CORE_CFG_DOUBLE(OptSettings, momentum, 0, 0, 1, "SGD momentum"),                        \
+      CORE_CFG_DOUBLE(OptSettings, dampening, 0, 0, 1, "SGD dampening"),                     \
+      CORE_CFG_BOOL(OptSettings, nesterov, 0, "SGD Nesterov momentum"),                       \
+      CORE_CFG_DOUBLE(OptSettings, beta1, 0.9, 0, 0.999999, "Adam beta1"),                    \
+      CORE_CFG_DOUBLE(OptSettings, beta2, 0.999, 0, 0.999999999, "Adam beta2"),               \
+      CORE_CFG_DOUBLE(OptSettings, eps, 1e-8, 1e-30, 1, "Adam epsilon"),                      \
+      CORE_CFG_CHECK(opt_check, "nesterov needs momentum > 0 and dampening 0"),               \
+      CORE_CFG_END,                                                                           \
+  }
+OPT_FIELDS(opt_fields);
+
+static int agent_check(const void *section, CoreCfgCheckCtx *ctx) {
+  const AgentSettings *s = section;
+  if ((s->method == AGENT_CEMTD3 || s->method == AGENT_CEMDDPG) && s->cemrl.n_grad > s->cem.pop_size)
+    return core_cfg_reject(ctx, "cemrl.n_grad", "%d is larger than cem.pop_size %d",
+                           s->cemrl.n_grad, s->cem.pop_size);
+  return 0;
+}
+
+const CoreCfgField app_agent_fields[] = {
+    CORE_CFG_STRING(AgentSettings, env, "HalfCheetah-v4", "environment (`cemrl envs` lists them)"),
+    CORE_CFG_ENUM(AgentSettings, method, "cemtd3", agent_method_names, "method"),
+    CORE_CFG_INT64(AgentSettings, seed, 0, 0, 9007199254740992.0, "run seed (derives every stream)"),
+    CORE_CFG_INT64(AgentSettings, total_steps, 1000000, 1, 1e12, "env-step budget"),
+    CORE_CFG_INT64(AgentSettings, eval_period, 5000, 1, 1e12,
+                   "evaluate the policy every this many steps"),
+    CORE_CFG_INT(AgentSettings, eval_episodes, 10, 1, 100000, "episodes per evaluation"),
+    CORE_CFG_INT(AgentSettings, threads, 1, 1, 256,
+                 "worker threads for population evaluation (results do not depend on it)"),
+    CORE_CFG_INT(AgentSettings, checkpoint_every, 10, 1, 1000000,
+                 "write a checkpoint every k evaluations (and on exit)"),
+    CORE_CFG_SECTION(AgentSettings, net, net_fields, "actor and critic networks"),
+    CORE_CFG_SECTION(AgentSettings, td3, td3_fields, "TD3 / DDPG learner"),
+    CORE_CFG_SECTION(AgentSettings, cem, cem_fields, "sep-CEM population"),
+    CORE_CFG_SECTION(AgentSettings, cemrl, cemrl_fields, "CEM-RL generation loop"),
+    CORE_CFG_SECTION(AgentSettings, actor_opt, opt_fields, "actor optimizer"),
+    CORE_CFG_SECTION(AgentSettings, critic_opt, opt_fields, "critic optimizer"),
+    CORE_CFG_CHECK(agent_check, "cemrl.n_grad <= cem.pop_size"),
+    CORE_CFG_END,
+};
+
+void app_settings_defaults(AgentSettings *s) { core_cfg_defaults(app_agent_fields, s); }

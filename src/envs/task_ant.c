@@ -1,0 +1,63 @@
+/* task_ant.c — Ant-v4 with its defaults (spec/envs.md section 4): no contact forces.
+ *   obs (27) = qpos[2:15], qvel[0:14]; no clipping.
+ *   r = vx + 1 - 0.5 * sum(a^2), vx from d->xpos of body `torso` read before and after the step
+ *   (stale Cartesian fields, as v4); alive bonus on the terminal step too.
+ *   terminated = not (all of qpos, qvel finite and 0.2 <= qpos[2] <= 1).
+ *   reset: qpos0 + U(-0.1, 0.1) on all 15 (quaternion not renormalised), qvel = 0.1 N(0, 1).
+ */
+#include <math.h>
+
+#include "envs/mujoco_env.h"
+#include "envs/mujoco_tasks.h"
+
+#define ANT_CTRL_COST_WEIGHT 0.5
+#define ANT_HEALTHY_REWARD 1.0
+#define ANT_Z_MIN 0.2
+#define ANT_Z_MAX 1.0
+
+enum { ANT_ID_TORSO = 0 };
+
+int env_ant_is_healthy(const double *qpos, const double *qvel) {
+  for (int i = 0; i < 15; i++)
+    if (!isfinite(qpos[i])) return 0;
+  for (int i = 0; i < 14; i++)
+    if (!isfinite(qvel[i])) return 0;
+  return ANT_Z_MIN <= qpos[2] && qpos[2] <= ANT_Z_MAX;
+}
+
+static int ant_init(EnvMj *e, CoreErr *err) {
+  return env_mujoco_id(e, ANT_ID_TORSO, mjOBJ_BODY, "torso", err);
+}
+
+static void ant_before(EnvMj *e) { e->pre[0] = e->d->xpos[3 * e->id[ANT_ID_TORSO]]; }
+
+static void ant_observe(const EnvMj *e, float *obs) {
+  const mjData *d = e->d;
+  for (int i = 2; i < 15; i++) *obs++ = (float)d->qpos[i];
+  for (int i = 0; i < 14; i++) *obs++ = (float)d->qvel[i];
+}
+
+static double ant_reward(EnvMj *e, const float *act, int *terminated) {
+  const mjData *d = e->d;
+  double vx = (d->xpos[3 * e->id[ANT_ID_TORSO]] - e->pre[0]) / e->base.dt;
+  *terminated = !env_ant_is_healthy(d->qpos, d->qvel);
+  return vx + ANT_HEALTHY_REWARD - ANT_CTRL_COST_WEIGHT * env_mujoco_sq_sum(act, 8);
+}
+
+static const EnvMjTask ant_task = {
+    .name = "Ant-v4",
+    .xml = "ant.xml",
+    .nq = 15, .nv = 14, .nu = 8, .nbody = 14,
+    .frame_skip = 5,
+    .obs_dim = 27,
+    .max_episode_steps = 1000,
+    .qpos_noise = ENV_MJ_NOISE_UNIFORM,
+    .qvel_noise = ENV_MJ_NOISE_NORMAL,
+    .noise_scale = 0.1,
+    .init = ant_init,
+    .before = ant_before,
+    .observe = ant_observe,
+    .reward = ant_reward,
+};
+
+Env *env_make_ant(CoreErr *err) { return env_mujoco_create(&ant_task, err); }

@@ -1,0 +1,59 @@
+#!/bin/bash
+# cli_train.sh — `cemrl train` / `cemrl eval` end to end on tiny configs: bad input is exit 2 with
+# the file and field named; resume equals an uninterrupted run; thread count changes nothing.
+set -u
+CEMRL="$1"
+DATA="${CEMRL_TEST_DATA:?}/train"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+fails=0; passes=0
+ok() { passes=$((passes + 1)); echo "ok: $1"; }
+bad() { fails=$((fails + 1)); echo "FAIL: $1"; }
+# expect STATUS SUBSTRING -- command...: exit status and a message substring on stderr
+expect() {
+  local want="$1" sub="$2"; shift 3
+  "$@" > out.txt 2> err.txt < /dev/null; local got=$?
+  if [ "$got" = "$want" ] && grep -qF -- "$sub" err.txt; then ok "$* -> $got"
+  else bad "$* -> status $got (want $want), stderr: $(head -c 400 err.txt)"; fi
+}
+# curve: progress.csv without the wall_time column (timing differs between runs, nothing else may)
+curve() { cut -d, -f1,3- "$1/progress.csv"; }
+
+expect 2 "missing.json" -- "$CEMRL" train missing.json --quiet
+expect 2 'td3.batch_sise: unknown key; did you mean "batch_size"' -- "$CEMRL" train "$DATA/typo_key.json" --quiet
+expect 2 "did you mean 'HalfCheetah-v4'" -- "$CEMRL" train "$DATA/bad_env.json" --quiet
+expect 2 "--steps: 'abc' is not an integer" -- "$CEMRL" train --steps abc
+expect 2 "unknown option '--bogus'" -- "$CEMRL" train --bogus
+expect 2 "cem.pop_size" -- "$CEMRL" train --set cem.pop_size=1 --quiet
+expect 2 "not a resumable run directory" -- "$CEMRL" train --resume "$T" --quiet
+echo "garbage" > notackpt.ckpt
+expect 2 "notackpt.ckpt" -- "$CEMRL" eval notackpt.ckpt
+[ ! -e runs ] && ok "bad input created no run directory" || bad "bad input left a run directory"
+"$CEMRL" train --help | grep -q "td3.batch_size" && ok "train --help lists settings" || bad "train --help"
+
+for cfg in tiny_td3 tiny_cemtd3; do
+  "$CEMRL" train "$DATA/$cfg.json" --quiet --out r --name full > /dev/null 2>&1 \
+    && ok "$cfg: uninterrupted run" || bad "$cfg: uninterrupted run failed"
+  "$CEMRL" train "$DATA/$cfg.json" --quiet --out r --name part --stop-after-evals 2 > /dev/null 2> err.txt
+  [ $? = 130 ] && grep -q "resume" err.txt && ok "$cfg: stop writes a checkpoint, exit 130" \
+    || bad "$cfg: stop-after-evals: $(cat err.txt)"
+  "$CEMRL" train --resume r/part --quiet > /dev/null 2>&1 && ok "$cfg: resume" || bad "$cfg: resume failed"
+  if [ "$(curve r/full)" = "$(curve r/part)" ] && cmp -s r/full/policy.ckpt r/part/policy.ckpt; then
+    ok "$cfg: resumed run equals the uninterrupted one (curve and final policy)"
+  else bad "$cfg: resumed run differs"; diff <(curve r/full) <(curve r/part) | head -5; fi
+  rows=$(($(wc -l < r/full/progress.csv) - 1))
+  [ "$rows" -ge 4 ] && ok "$cfg: $rows evaluation rows" || bad "$cfg: only $rows rows"
+  "$CEMRL" eval r/full --episodes 3 > out.txt 2>&1 && grep -q "3 episodes" out.txt \
+    && ok "$cfg: eval of the run" || bad "$cfg: eval: $(cat out.txt)"
+  rm -rf r
+done
+
+"$CEMRL" train "$DATA/tiny_cemtd3.json" --quiet --out r --name t1 --threads 1 > /dev/null 2>&1
+"$CEMRL" train "$DATA/tiny_cemtd3.json" --quiet --out r --name t2 --threads 2 > /dev/null 2>&1
+if [ -s r/t1/progress.csv ] && [ "$(curve r/t1)" = "$(curve r/t2)" ] && cmp -s r/t1/policy.ckpt r/t2/policy.ckpt; then
+  ok "cemtd3: 1 and 2 threads give identical results"
+else bad "cemtd3: thread count changed the results"; fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]
