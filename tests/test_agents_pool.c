@@ -107,7 +107,8 @@ static void check_env_threads(const char *env_name) {
   ReplayBuffer *ref_rb = rb_create(cap, e->obs_dim, e->act_dim, NULL);
   double ref_fit[3][POP];
   int ref_len[3][POP];
-  for (int g = 0; g < n_gen; g++) reference_eval(env_name, pop, seed, g, ref_rb, ref_fit[g], ref_len[g]);
+  for (int g = 0; g < n_gen; g++)
+    reference_eval(env_name, pop, seed, g, ref_rb, ref_fit[g], ref_len[g]);
 
   const int thread_counts[] = {1, 2, 3, 0};
   for (int tc = 0; tc < 4; tc++) {
@@ -177,6 +178,38 @@ static void test_actions_clipped(void **state) {
   assert_int_equal(rb->size, POP * 200);
   rb_free(rb);
   agent_pool_free(p);
+  core_free(pop);
+  env_free(e);
+}
+
+/* An individual with NaN parameters produces NaN actions: its episode is cut at the first step
+ * (ENV_ERR_NONFINITE), the cut step is not stored, the step still counts, the others are
+ * unaffected, at 1 and 2 threads alike. */
+static void test_cut_episode(void **state) {
+  (void)state;
+  Env *e = env_make("Pendulum-v1", NULL);
+  NnLayerDesc l[MAXL];
+  int nl = actor_layers(e, l);
+  size_t np;
+  float *pop = make_population(e, 21, &np);
+  for (size_t j = 0; j < np; j++) pop[2 * np + j] = NAN;
+  for (int threads = 1; threads <= 2; threads++) {
+    AgentPool *p = agent_pool_create("Pendulum-v1", l, nl, POP, threads, NULL);
+    ReplayBuffer *rb = rb_create(POP * 200, e->obs_dim, e->act_dim, NULL);
+    EnvEpisode out[POP];
+    int64_t steps = agent_pool_evaluate(p, pop, POP, 3, 0, rb, out);
+    assert_int_equal(out[2].status, ENV_ERR_NONFINITE);
+    assert_int_equal(out[2].length, 1);
+    assert_true(out[2].truncated && !out[2].terminated);
+    for (int i = 0; i < POP; i++)
+      if (i != 2) assert_int_equal(out[i].status, ENV_OK);
+    assert_int_equal(steps, (POP - 1) * 200 + 1);
+    assert_int_equal(rb->size, (POP - 1) * 200);
+    for (long t = 0; t < rb->size * e->obs_dim; t++) assert_true(isfinite(rb->next_obs[t]));
+    for (long t = 0; t < rb->size; t++) assert_true(isfinite(rb->act[t]) && isfinite(rb->rew[t]));
+    rb_free(rb);
+    agent_pool_free(p);
+  }
   core_free(pop);
   env_free(e);
 }
@@ -258,7 +291,8 @@ static void test_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_pendulum), cmocka_unit_test(test_threads_lqr),
-      cmocka_unit_test(test_actions_clipped),  cmocka_unit_test(test_reset_seed),
+      cmocka_unit_test(test_actions_clipped),  cmocka_unit_test(test_cut_episode),
+      cmocka_unit_test(test_reset_seed),
       cmocka_unit_test(test_no_alloc),         cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,18 +62,27 @@ static double train_and_eval(const RegressCase *c) {
   if (getenv("X_ALR")) s.actor_opt.lr = atof(getenv("X_ALR"));
   if (getenv("X_CLR")) s.critic_opt.lr = atof(getenv("X_CLR"));
   if (getenv("X_BATCH")) s.td3.batch_size = atoi(getenv("X_BATCH"));
+  if (getenv("X_BUF")) s.td3.buffer_size = atoll(getenv("X_BUF"));
   if (getenv("X_STEP")) s.td3.train_freq = TD3_TRAIN_STEP;
   CoreErr err;
   Agent *a = td3_agent_create(&s, &err);
   if (!a) fail_msg("create: %s", err.msg);
-  while (a->total_steps < c->steps)
-    if (a->vt->iterate(a, &err)) fail_msg("iterate: %s", err.msg);
-
   Env *ev = env_make(c->env, &err);
   if (!ev) fail_msg("env: %s", err.msg);
   float *scratch = core_malloc(env_rollout_scratch_floats(ev) * sizeof(float));
   EnvRolloutOpts ro = {.policy = actor_policy, .policy_ctx = a->vt->policy(a)};
   EnvEvalStats st;
+  int64_t every = getenv("X_EVERY") ? atoll(getenv("X_EVERY")) : 0, next = every;
+  while (a->total_steps < c->steps) {
+    if (a->vt->iterate(a, &err)) fail_msg("iterate: %s", err.msg);
+    if (every && a->total_steps >= next) {
+      next += every;
+      env_evaluate(ev, 1000 + c->seed, 10, &ro, scratch, &st);
+      printf("  %lld: eval %.2f  critic_loss %.4g q_mean %.4g ep_ret %.4g\n",
+             (long long)a->total_steps, st.mean, a->stats[0], a->stats[2], a->stats[3]);
+    }
+  }
+
   env_evaluate(ev, 1000 + c->seed, 10, &ro, scratch, &st);
   print_message("%s %s: %lld steps, %lld episodes, eval mean %.2f (std %.2f, min %.2f)\n",
                 agent_method_names[c->method], c->env, (long long)a->total_steps,

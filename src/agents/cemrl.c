@@ -29,13 +29,13 @@
 
 enum {
   ST_AVG = 0, ST_HALF, ST_RL, ST_EA, ST_BEST, ST_DAMP, ST_VAR, ST_CLOSS, ST_ALOSS, ST_CUPD,
-  ST_AUPD, ST_N
+  ST_AUPD, ST_CUT, ST_N
 };
 
 static const char *const stat_names[ST_N] = {
     "average_score", "average_score_half", "average_score_rl", "average_score_ea", "best_score",
     "damp",          "var_mean",           "critic_loss",      "actor_loss",       "critic_updates",
-    "actor_updates"};
+    "actor_updates", "cut_episodes"};
 
 typedef struct {
   Agent base;
@@ -52,6 +52,7 @@ typedef struct {
   double *sorted;            /* (pop_size) scratch: fitness, descending */
   EnvEpisode *episodes;      /* (pop_size) */
   unsigned char *is_grad;    /* (pop_size) 1 for the gradient individuals */
+  float *act_high;           /* (act_dim) the env's upper action bounds (actor output scale) */
   CoreRng replay;            /* minibatch sampling and target-policy noise */
   int64_t gen;               /* generations done */
   int64_t actor_steps;       /* env steps of the last generation: the next gradient budget */
@@ -161,13 +162,19 @@ static int cemrl_iterate(Agent *a, CoreErr *err) {
   c->actor_steps = 0;
   c->actor_steps += agent_pool_evaluate(c->pool, c->pop, c->pop_size, (uint64_t)s->seed, c->gen,
                                         c->rb, c->episodes);
-  for (int i = 0; i < c->pop_size; i++) c->fitness[i] = c->episodes[i].ret;
+  int cut = 0;
+  for (int i = 0; i < c->pop_size; i++) {
+    /* a non-finite return ranks last (NaN would compare false everywhere and could be kept) */
+    c->fitness[i] = isfinite(c->episodes[i].ret) ? c->episodes[i].ret : -INFINITY;
+    cut += c->episodes[i].status != ENV_OK;
+  }
   cem_tell(c->cem, c->pop, c->fitness);
   a->total_steps += c->actor_steps;
   a->episodes += c->pop_size;
   a->iterations++;
   c->gen++;
   cemrl_stats(c, n_critic, n_actor, closs, aloss);
+  a->stats[ST_CUT] = cut;
   cem_mean(c->cem, c->mu_actor->params);
   cemrl_probe(c, CEMRL_AT_TOLD, -1, 0, n_critic, n_actor);
   return 0;
@@ -238,6 +245,7 @@ static void cemrl_free(Agent *a) {
   core_free(c->sorted);
   core_free(c->episodes);
   core_free(c->is_grad);
+  core_free(c->act_high);
   core_free(c);
 }
 
@@ -259,14 +267,13 @@ static int cemrl_settings_check(const AgentSettings *s, CoreErr *err) {
   if (s->net.hidden1 < 1 || s->net.hidden2 < 1)
     return core_err_set(err, CORE_ERR_INVALID, "net.hidden1 / net.hidden2: %d / %d must be >= 1",
                         s->net.hidden1, s->net.hidden2);
-  if (cem_settings_check(&s->cem, err)) return err ? err->code : CORE_ERR_INVALID;
-  if (s->method == AGENT_CEM) return 0;
+  int rc = cem_settings_check(&s->cem, err);
+  if (rc || s->method == AGENT_CEM) return rc;
   if (s->cemrl.n_grad < 1 || s->cemrl.n_grad > s->cem.pop_size)
     return core_err_set(err, CORE_ERR_INVALID, "cemrl.n_grad: %d, must be in [1, pop_size = %d] "
                         "(the reference uses pop_size / 2; use method \"cem\" for none)",
                         s->cemrl.n_grad, s->cem.pop_size);
-  if (td3_settings_check(&s->td3, err)) return err ? err->code : CORE_ERR_INVALID;
-  return 0;
+  return td3_settings_check(&s->td3, err);
 }
 
 void cemrl_agent_set_probe(Agent *a, CemRlProbeFn fn, void *ctx) {
@@ -305,15 +312,11 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
   if (!probe_env) goto fail;
   a->obs_dim = probe_env->obs_dim;
   a->act_dim = probe_env->act_dim;
-  float act_high[64];
-  if (a->act_dim > (int)(sizeof act_high / sizeof act_high[0])) {
-    core_err_set(err, CORE_ERR_INVALID, "env %s: %d action dimensions, at most 64 supported",
-                 s->env, a->act_dim);
-    env_free(probe_env);
-    goto fail;
-  }
-  memcpy(act_high, probe_env->act_high, sizeof(float) * a->act_dim);
+  c->act_high = core_malloc(sizeof(float) * (size_t)a->act_dim);
+  if (c->act_high) memcpy(c->act_high, probe_env->act_high, sizeof(float) * (size_t)a->act_dim);
   env_free(probe_env);
+  if (!c->act_high) goto nomem;
+  const float *act_high = c->act_high;
 
   NnLayerDesc layers[8];
   int nl = agent_actor_layers(&s->net, a->act_dim, act_high, layers);
@@ -351,8 +354,8 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
     c->is_grad[s->cemrl.grad_second_half ? N - c->n_grad + k : k] = 1;
   return a;
 nomem:
-  core_err_set(err, CORE_ERR_NOMEM, "cemrl agent: out of memory for a population of %d x %zu",
-               N, c->n_params);
+  core_err_set(err, CORE_ERR_NOMEM, "cemrl agent: out of memory (population %d, %zu actor "
+               "parameters each)", N, c->n_params);
 fail:
   cemrl_free(a);
   return NULL;

@@ -71,10 +71,12 @@ void agent_pool_actor_policy(void *ctx, const Env *e, const float *obs, float *a
   }
 }
 
-/* EnvTransitionFn: copy the transition into the individual's stage. */
+/* EnvTransitionFn: copy the transition into the individual's stage. A cut step (status !=
+ * ENV_OK) is dropped: its next observation is non-finite or a simulator reset, not a successor. */
 static void pool_stage_step(void *ctx, const Env *e, const float *obs, const float *act,
                             const EnvStep *st, const float *next_obs) {
   PoolStage *sg = ctx;
+  if (st->status != ENV_OK) return;
   const int t = sg->len, od = e->obs_dim, ad = e->act_dim;
   memcpy(sg->obs + (size_t)t * od, obs, sizeof(float) * od);
   memcpy(sg->next_obs + (size_t)t * od, next_obs, sizeof(float) * od);
@@ -292,8 +294,8 @@ int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t 
   int64_t steps = 0;
   for (int i = 0; i < n_pop; i++) {
     const PoolStage *sg = &p->stages[i];
-    CORE_ASSERT(sg->len == out[i].length);
-    steps += sg->len;
+    CORE_ASSERT(sg->len == out[i].length - (out[i].status != ENV_OK));
+    steps += out[i].length;
     if (!rb) continue;
     for (int t = 0; t < sg->len; t++)
       rb_add(rb, sg->obs + (size_t)t * p->obs_dim, sg->act + (size_t)t * p->act_dim, sg->rew[t],

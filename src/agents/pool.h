@@ -56,7 +56,9 @@ void agent_pool_actor_policy(void *ctx, const Env *e, const float *obs, float *a
 /* Evaluate individuals pop (n_pop, n_params) (read only; n_pop <= max_pop), one episode each,
  * individual i reset with agent_pool_reset_seed(seed, gen, i). Writes out[n_pop] and, when rb is
  * not NULL, appends every transition (terminated flag only, time-outs are not terminal) to rb in
- * index order. Returns the env steps taken (sum of the episode lengths). */
+ * index order, except the last step of a cut episode (out[i].status != ENV_OK: divergence or
+ * non-finite values), whose next observation is not a real successor. Returns the env steps
+ * taken (sum of the episode lengths, cut steps included). */
 int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t seed, int64_t gen,
                             ReplayBuffer *rb, EnvEpisode *out);
 

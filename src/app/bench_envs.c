@@ -264,22 +264,26 @@ static int bench_run(BenchRun *run, const char *task, CoreErr *err) {
 typedef struct {
   double env_rate, bare_rate;     /* env steps per wall second (aggregate over threads) */
   double env_cpu_rate;            /* env steps per CPU second of one thread */
+  double bare_cpu_rate;           /* bare env steps per CPU second of one thread */
   double overhead;                /* % extra CPU time of env over bare, same trajectory */
   double contacts;
   int identical;
 } BenchResult;
 
 static void summarize(BenchRun *run, BenchResult *res) {
-  double er[BENCH_MAX_ROUNDS], br[BENCH_MAX_ROUNDS], ov[BENCH_MAX_ROUNDS], cr[BENCH_MAX_ROUNDS];
+  double er[BENCH_MAX_ROUNDS], br[BENCH_MAX_ROUNDS], ov[BENCH_MAX_ROUNDS];
+  double cr[BENCH_MAX_ROUNDS], cb[BENCH_MAX_ROUNDS];
   for (int r = 0; r < run->rounds; r++) {
     er[r] = (double)run->steps[r] / run->t_env[r];
     br[r] = (double)run->steps[r] / run->t_bare[r];
     cr[r] = (double)run->steps[r] / run->c_env[r] * run->nthreads;
+    cb[r] = (double)run->steps[r] / run->c_bare[r] * run->nthreads;
     ov[r] = 100.0 * (run->c_env[r] / run->c_bare[r] - 1.0);
   }
   res->env_rate = median(er, run->rounds);
   res->bare_rate = median(br, run->rounds);
   res->env_cpu_rate = median(cr, run->rounds) / run->nthreads;
+  res->bare_cpu_rate = median(cb, run->rounds) / run->nthreads;
   res->overhead = median(ov, run->rounds);
   res->contacts = run->w[0].contacts;
   res->identical = 1;
@@ -356,11 +360,12 @@ int bench_envs(int argc, char **argv) {
   }
   printf("cemrl bench envs: MuJoCo %s, %ld online cores, %d round(s) of %.1f s per phase\n",
          mj_versionString(), ncpu, rounds, seconds);
-  printf("rates: env steps (each = frame_skip mj_step) per wall second; env/cpu-s per CPU second\n"
-         "of the stepping thread (insensitive to other load); ovh = env CPU time / bare CPU time\n"
-         "- 1 on the same trajectory; bare mj_step/s = bare 1T x frame_skip\n\n");
-  printf("%-26s %2s %6s | %9s %9s %9s %10s %6s | %9s %9s %6s\n", "task", "fs", "con/st",
-         "env 1T", "env/cpu-s", "bare 1T", "mj_step/s", "ovh 1T", "env NT", "bare NT", "ovh NT");
+  printf("env steps/s (each = frame_skip mj_step). 1T/NT columns: per wall second; cpu: per CPU\n"
+         "second of the stepping thread (what one core gives when other load takes turns on it);\n"
+         "ovh = env CPU time / bare CPU time - 1 on the same trajectory; mj_step/s = bare cpu x "
+         "fs\n\n");
+  printf("%-26s %2s %5s | %8s %8s %8s %8s %9s %6s | %8s %8s %6s\n", "task", "fs", "con", "env 1T",
+         "bare 1T", "env cpu", "bare cpu", "mj_step/s", "ovh 1T", "env NT", "bare NT", "ovh NT");
   int rc = 0;
   for (int t = 0; t < ntasks; t++) {
     CoreErr err;
@@ -391,12 +396,13 @@ int bench_envs(int argc, char **argv) {
       summarize(run, &many);
       for (int i = 0; i < nthreads; i++) worker_free(&workers[i]);
     }
-    printf("%-26s %2d %6.2f | %9.0f %9.0f %9.0f %10.0f %5.1f%% |", tasks[t], fs, one.contacts,
-           one.env_rate, one.env_cpu_rate, one.bare_rate, one.bare_rate * fs, one.overhead);
+    printf("%-26s %2d %5.2f | %8.0f %8.0f %8.0f %8.0f %9.0f %5.1f%% |", tasks[t], fs,
+           one.contacts, one.env_rate, one.bare_rate, one.env_cpu_rate, one.bare_cpu_rate,
+           one.bare_cpu_rate * fs, one.overhead);
     if (nthreads > 1)
-      printf(" %9.0f %9.0f %5.1f%%", many.env_rate, many.bare_rate, many.overhead);
+      printf(" %8.0f %8.0f %5.1f%%", many.env_rate, many.bare_rate, many.overhead);
     else
-      printf(" %9s %9s %6s", "-", "-", "-");
+      printf(" %8s %8s %6s", "-", "-", "-");
     printf("%s\n", one.identical && (nthreads == 1 || many.identical)
                        ? ""
                        : "  (bare end state differs from env: check)");
@@ -404,8 +410,10 @@ int bench_envs(int argc, char **argv) {
   }
   if (nthreads > 1)
     printf("\nNT = %d threads, one instance each; rates are aggregate.\n", nthreads);
-  printf("Reference (shared/bench/README.md §4, Zen 3, mujoco-testspeed, no wrapper): "
-         "half_cheetah 73 605 mj_step/s = 14 721 env steps/s, hopper 23 830 = 5 958.\n");
+  printf("con = contacts per env step in this random-action workload (mujoco-testspeed's\n"
+         "lying-on-the-floor workload has more). Reference, shared/bench/README.md §4 (Zen 3,\n"
+         "mujoco-testspeed, quiet): half_cheetah 73 605 mj_step/s = 14 721 env steps/s, hopper\n"
+         "23 830 = 5 958.\n");
   core_free(workers);
   core_free(run);
   env_mujoco_cleanup();
