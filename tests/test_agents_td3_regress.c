@@ -62,6 +62,8 @@ static double train_and_eval(const RegressCase *c) {
   if (getenv("X_ALR")) s.actor_opt.lr = atof(getenv("X_ALR"));
   if (getenv("X_CLR")) s.critic_opt.lr = atof(getenv("X_CLR"));
   if (getenv("X_BATCH")) s.td3.batch_size = atoi(getenv("X_BATCH"));
+  if (getenv("X_RELU")) s.net.actor_act = s.net.critic_act = AGENT_ACT_RELU;
+  if (getenv("X_LN")) s.net.layer_norm = 1;
   if (getenv("X_BUF")) s.td3.buffer_size = atoll(getenv("X_BUF"));
   if (getenv("X_STEP")) s.td3.train_freq = TD3_TRAIN_STEP;
   CoreErr err;

@@ -26,6 +26,7 @@ int app_wants_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_repro(int argc, char **argv);
 
 /* A run directory resolves to its policy.ckpt, anything else to itself; 1 if it was a directory. */
 int app_resolve_policy(const char *arg, char *path, size_t n);
