@@ -313,6 +313,14 @@ static void test_soft_update(void **state) {
   td3_soft_update(dst, src, 5, 0.005);
   assert_memory_equal(dst, want, sizeof want);
   assert_near(dst[1], 0.005 * -2.0 + 0.995 * 4.0, 1e-6);
+  /* the vectorised body and the tail agree with the scalar formula bit for bit */
+  enum { NV = 37 };
+  float vs[NV], vd[NV], vw[NV];
+  fill_pattern(vs, NV, 0.3, 2.0);
+  fill_pattern(vd, NV, 1.9, 3.0);
+  for (int i = 0; i < NV; i++) vw[i] = 0.005f * vs[i] + 0.995f * vd[i];
+  td3_soft_update(vd, vs, NV, 0.005);
+  assert_memory_equal(vd, vw, sizeof vw);
   /* tau 1 copies, tau 0 keeps */
   td3_soft_update(dst, src, 5, 1.0);
   assert_memory_equal(dst, src, sizeof src);
@@ -479,6 +487,36 @@ static void test_learner_save_load(void **state) {
   rb_free(rb);
   td3_free(t);
   td3_free(u);
+}
+
+/* ---------------------------------------------------------------- layer norm actor */
+
+/* With net.layer_norm the actor has 9 layers (agent_actor_layers): the learner builds it, the
+ * parameter count includes the LN gains and biases, and an update runs. */
+static void test_layer_norm_actor(void **state) {
+  (void)state;
+  Td3Settings s = td3_settings(B);
+  NetSettings ns = tiny_net();
+  ns.layer_norm = 1;
+  OptSettings o = opt_settings_default(OPT_ADAM);
+  float high[ACT] = {MAXA};
+  CoreRng init;
+  core_rng_stream(&init, 1, CORE_RNG_INIT, 0);
+  CoreErr err;
+  Td3 *t = td3_create(&s, &ns, &o, &o, OBS, ACT, high, 1, &init, &err);
+  if (!t) fail_msg("td3_create: %s", err.msg);
+  assert_int_equal(t->actor->n_layers, 9);
+  size_t plain = (size_t)(H * OBS + H) + (H * H + H) + (ACT * H + ACT);
+  assert_int_equal(t->actor_n, plain + 4 * H);
+  float store[14];
+  ReplayBatch b;
+  fixed_batch(&b, store, 1);
+  float *before = malloc(t->actor_n * sizeof(float));
+  memcpy(before, t->actor->params, t->actor_n * sizeof(float));
+  assert_true(isfinite(td3_actor_update_batch(t, &b)));
+  assert_memory_not_equal(before, t->actor->params, t->actor_n * sizeof(float));
+  free(before);
+  td3_free(t);
 }
 
 /* ---------------------------------------------------------------- settings errors */
@@ -678,6 +716,7 @@ int main(void) {
       cmocka_unit_test(test_reset_actor_opt),
       cmocka_unit_test(test_policy_delay),
       cmocka_unit_test(test_learner_save_load),
+      cmocka_unit_test(test_layer_norm_actor),
       cmocka_unit_test(test_settings_errors),
       cmocka_unit_test(test_agent_resume_td3),
       cmocka_unit_test(test_agent_resume_ddpg_step),

@@ -341,7 +341,7 @@ static void test_bad_settings(void **state) {
     {OPT_SGD, "dampening", -0.1, "optimizer.dampening: -0.1 is outside [0, 1]"},
     {OPT_SGD, "nesterov_no_momentum", 0.0, "optimizer.nesterov: Nesterov momentum needs"},
     {OPT_SGD, "nesterov_dampening", 0.1, "dampening 0.1"},
-    {99, "kind", 0.0, "optimizer.kind: 99 is not a known optimizer (sgd, adam, amsgrad)"},
+    {99, "kind", 0.0, "optimizer.kind: 99 is not a known optimizer (sgd, adam, amsgrad, a2grad)"},
     {-1, "kind", 0.0, "optimizer.kind: -1"},
   };
   long live = core_alloc_live();

@@ -3,7 +3,10 @@
 
 #include <math.h>
 
-const char *const agent_method_names[] = {"cemtd3", "cemddpg", "td3", "ddpg", "cem", NULL};
+const char *const agent_method_names[] = {"cemtd3", "cemddpg", "td3", "ddpg", "cem",
+                                          "supervised", NULL};
+const char *const sup_act_names[] = {"relu", "tanh", "identity", NULL};
+const char *const sup_init_names[] = {"torch", "xavier", "he", "gaussian", NULL};
 const char *const agent_activation_names[] = {"tanh", "relu", "leaky_relu", NULL};
 const char *const td3_train_freq_names[] = {"episode", "step", NULL};
 
@@ -49,6 +52,7 @@ Agent *agent_create(const AgentSettings *s, CoreErr *err) {
     case AGENT_CEMTD3:
     case AGENT_CEMDDPG:
     case AGENT_CEM: return cemrl_agent_create(s, err);
+    case AGENT_SUPERVISED: return sup_agent_create(s, err);
     default:
       core_err_set(err, CORE_ERR_INVALID, "method: unknown method index %d", s->method);
       return NULL;

@@ -14,6 +14,7 @@
 #include "agents/settings.h"
 #include "core/ckpt.h"
 #include "core/err.h"
+#include "envs/rollout.h"
 #include "nets/mlp.h"
 
 #define AGENT_MAX_STATS 16
@@ -33,6 +34,10 @@ typedef struct {
   void (*free)(Agent *a);
 } AgentVt;
 
+/* An agent's own evaluation, replacing the trainer's env episodes: fill out as an evaluation of
+ * returns (the supervised learner: -(test loss)) and refresh the stats; 0 or a CORE_ERR_* code. */
+typedef int (*AgentEvaluateFn)(Agent *a, uint64_t seed, EnvEvalStats *out, CoreErr *err);
+
 struct Agent {
   const AgentVt *vt;
   AgentSettings s;          /* settings in force (copied) */
@@ -43,6 +48,7 @@ struct Agent {
   int n_stats;              /* method-specific columns of progress.csv */
   const char *stat_names[AGENT_MAX_STATS];
   double stats[AGENT_MAX_STATS];   /* refreshed by iterate (NAN when not meaningful yet) */
+  AgentEvaluateFn evaluate; /* optional (NULL: the trainer runs policy() on an env instance) */
 };
 
 /* Create the agent for s->method on environment s->env; NULL with err. */
@@ -66,5 +72,6 @@ int agent_critic_layers(const NetSettings *ns, NnLayerDesc *layers);
 /* Method constructors (agent_create dispatches to them). */
 Agent *td3_agent_create(const AgentSettings *s, CoreErr *err);    /* TD3 and DDPG */
 Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err);  /* CEM, CEM-TD3, CEM-DDPG */
+Agent *sup_agent_create(const AgentSettings *s, CoreErr *err);    /* supervised learner */
 
 #endif

@@ -11,8 +11,17 @@
 #include "agents/cem.h"
 #include "optim/opt.h"
 
-typedef enum { AGENT_CEMTD3 = 0, AGENT_CEMDDPG, AGENT_TD3, AGENT_DDPG, AGENT_CEM, AGENT_NMETHOD } AgentMethod;
-extern const char *const agent_method_names[];  /* "cemtd3", "cemddpg", "td3", "ddpg", "cem" */
+typedef enum {
+  AGENT_CEMTD3 = 0,
+  AGENT_CEMDDPG,
+  AGENT_TD3,
+  AGENT_DDPG,
+  AGENT_CEM,
+  AGENT_SUPERVISED,         /* minibatch training on a supervised task (sup_agent.c) */
+  AGENT_NMETHOD
+} AgentMethod;
+/* "cemtd3", "cemddpg", "td3", "ddpg", "cem", "supervised" */
+extern const char *const agent_method_names[];
 
 typedef enum { AGENT_ACT_TANH = 0, AGENT_ACT_RELU, AGENT_ACT_LEAKY_RELU, AGENT_NACT } AgentActivation;
 extern const char *const agent_activation_names[];  /* "tanh", "relu", "leaky_relu" */
@@ -51,6 +60,44 @@ typedef struct {
                                    (reference); 0: with the actor, TD3-style delay */
 } CemRlSettings;
 
+typedef enum { SUP_ACT_RELU = 0, SUP_ACT_TANH, SUP_ACT_IDENTITY, SUP_NACT } SupActivation;
+extern const char *const sup_act_names[];  /* "relu", "tanh", "identity" */
+/* NnInitKind names for config tables, NULL-terminated: "torch", "xavier", "he", "gaussian" */
+extern const char *const sup_init_names[];
+
+/* The supervised learner (method "supervised"): the task is the one behind env ("Sup-<Task>-v0"
+ * or "SupFit-<Task>-v0"); one iterate() is one epoch of minibatch steps over the training split,
+ * and the step budget counts training examples seen (epochs x n_train). Evaluation (every
+ * eval_period examples; eval_period = n_train logs every epoch) is on the test split:
+ * eval_mean = -(test loss). */
+typedef struct {
+  char data_dir[512];       /* Fashion-MNIST folder ("" = $CEMRL_FASHION_MNIST_DIR or the
+                               dataset-fashion-mnist package's) */
+  int64_t n_train;          /* training examples (0 = the task's default: all for Fashion-MNIST) */
+  int64_t n_test;           /* test examples (0 = the task's default) */
+  int64_t data_seed;        /* synthetic tasks: data seed */
+  int dim;                  /* synthetic tasks: input width (0 = the task's default) */
+  int standardize;          /* Fashion-MNIST: global mean/std of the training subset (1) or /255 */
+  int batch_size;           /* 100 */
+  int hidden1, hidden2, hidden3;  /* hidden widths in order; 0 ends the list (all 0: a linear
+                               model, e.g. multinomial logistic regression) */
+  int act;                  /* SupActivation of the hidden layers (relu) */
+  int init;                 /* NnInitKind (xavier) */
+  double init_std;          /* std of the gaussian init */
+  int shuffle;              /* reshuffle the training split every epoch (1) */
+  int full_train_loss;      /* also log the full-batch training loss and accuracy at evaluations
+                               (and the full-batch |∇f|² for FDR's O_FB) */
+  OptSettings opt;          /* the model's optimizer (any src/optim kind) */
+  /* diagnostics (src/optim fdr.h, vmf.h), logged per evaluation */
+  int fdr;                  /* record Yaida's FDR observables every step (needs opt.kind sgd) */
+  int fdr_schedule;         /* cut the learning rate by the FDR test at each epoch end */
+  double fdr_x, fdr_y;      /* the schedule's X (0.01) and Y (0.1) */
+  int64_t fdr_min_records;  /* the schedule's guard: records since the last cut (500) */
+  int vmf_batches;          /* > 0: at each evaluation, this many minibatch gradients at the
+                               frozen parameters give the vMF concentration, GNS and GS */
+  int vmf_batch_size;       /* their size (64) */
+} SupSettings;
+
 /* Everything a run needs. */
 typedef struct {
   char env[64];             /* registry name, "HalfCheetah-v4" */
@@ -67,6 +114,7 @@ typedef struct {
   CemRlSettings cemrl;
   OptSettings actor_opt;    /* Adam 1e-3 */
   OptSettings critic_opt;   /* Adam 1e-3 */
+  SupSettings sup;          /* method "supervised" */
 } AgentSettings;
 
 #endif

@@ -81,8 +81,7 @@ static int td3_agent_iterate(Agent *a, CoreErr *err) {
   }
   if (s->train_freq == TD3_TRAIN_EPISODE) td3_train(ta->td3, ta->rb, &ta->replay, len);
 
-  a->episodes++;
-  a->iterations++;
+  a->episodes++;   /* a->iterations is counted by the caller (train.c) */
   a->stats[ST_CRITIC_LOSS] = ta->td3->critic_loss;
   a->stats[ST_ACTOR_LOSS] = ta->td3->actor_loss;
   a->stats[ST_Q_MEAN] = ta->td3->q_mean;

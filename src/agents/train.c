@@ -110,9 +110,10 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
   int rc = CORE_OK;
   Agent *a = agent_create(s, err);
   if (!a) return err ? err->code : CORE_ERR_INVALID;
-  Env *eval_env = env_make(s->env, err);
+  /* an agent that evaluates itself (the supervised learner) needs no env instance */
+  Env *eval_env = a->evaluate ? NULL : env_make(s->env, err);
   CoreCsv *csv = NULL;
-  if (!eval_env) {
+  if (!eval_env && !a->evaluate) {
     rc = err ? err->code : CORE_ERR_INVALID;
     goto done;
   }
@@ -153,7 +154,11 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
     if (due) {
       EnvEvalStats st;
       uint64_t seed = core_rng_derive((uint64_t)s->seed, CORE_RNG_EVAL, (uint64_t)ts.evaluations);
-      train_evaluate_policy(a->vt->policy(a), eval_env, seed, s->eval_episodes, &st);
+      if (a->evaluate) {
+        if ((rc = a->evaluate(a, seed, &st, err))) goto done;
+      } else {
+        train_evaluate_policy(a->vt->policy(a), eval_env, seed, s->eval_episodes, &st);
+      }
       double vals[7 + AGENT_MAX_STATS] = {ts.wall_before + (now_seconds() - t0),
                                           (double)a->episodes, st.mean, st.std, st.min, st.max,
                                           st.mean_length};

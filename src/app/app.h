@@ -33,4 +33,13 @@ int app_resolve_policy(const char *arg, char *path, size_t n);
 int cmd_bench(int argc, char **argv);
 int cmd_envs(int argc, char **argv);
 
+/* `cemrl plot`: learning curves of run directories to PNG or SVG (cmd_plot.c). */
+int cmd_plot(int argc, char **argv);
+#ifdef CEMRL_WITH_VIEWER
+/* `cemrl render`: the interactive viewer (viewer.c). */
+int cmd_render(int argc, char **argv);
+/* `cemrl record`: a rollout to PNG frames or MP4 (record.c). */
+int cmd_record(int argc, char **argv);
+#endif
+
 #endif

@@ -47,6 +47,7 @@ typedef struct {
   long buffer;
   int batch, h1, h2;
   int blas_threads;
+  int cpu;                   /* ratios from CPU-time rates (a loaded machine) */
   double torch_td3, torch_critic, torch_actor, torch_infer;   /* same-machine, 0 = not given */
 } Td3BenchOpts;
 
@@ -177,9 +178,11 @@ static void cpu_model(char *buf, size_t n) {
   fclose(f);
 }
 
-static void row(const char *name, const char *unit, double c, double cpu, double ref, double bound,
-                double here, double gflop) {
-  printf("%-30s %9.1f %-5s %9.1f  %8.1f %6.2fx", name, c, unit, cpu, ref, c / ref);
+/* One table row; ratios use r (the wall or the CPU-time rate, see --cpu). */
+static void row(const char *name, const char *unit, double c, double cpu, double r, double ref,
+                double bound, double here, double gflop) {
+  printf("%-30s %9.1f %-5s %9.1f  %8.1f %6.2fx", name, c, unit, cpu, ref, r / ref);
+  c = r;
   if (bound > 0)
     printf("  %7.1f %5.2f", bound, c / bound);
   else
@@ -195,7 +198,7 @@ static void row(const char *name, const char *unit, double c, double cpu, double
 static int usage(FILE *f) {
   fprintf(f,
           "usage: cemrl bench td3 [--seconds S] [--repeats R] [--buffer N] [--batch B]\n"
-          "                       [--hidden H1,H2] [--blas-threads T]\n"
+          "                       [--hidden H1,H2] [--blas-threads T] [--cpu]\n"
           "                       [--torch-td3 IT_S] [--torch-critic U_S] [--torch-actor U_S]\n"
           "                       [--torch-infer US]\n\n"
           "TD3 learner speed at HalfCheetah sizes (obs 17, act 6) vs PyTorch and the sgemm bound\n"
@@ -206,6 +209,8 @@ static int usage(FILE *f) {
           "  --batch B        minibatch rows (default 100)\n"
           "  --hidden H1,H2   hidden sizes (default 400,300)\n"
           "  --blas-threads T OpenBLAS threads (default 1)\n"
+          "  --cpu            ratios from CPU-time rates instead of wall clock (for a loaded\n"
+          "                   machine; pair with the CPU-time column of torch_td3.py)\n"
           "  --torch-*        PyTorch figures measured on THIS machine (bench/torch_td3.py):\n"
           "                   td3 it/s, cemrl critic and actor updates/s, infer us/call\n"
           "                   (select_action); printed with same-machine ratios\n",
@@ -228,6 +233,10 @@ int bench_td3(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
+    if (!strcmp(a, "--cpu")) {
+      o.cpu = 1;
+      continue;
+    }
     if (i + 1 >= argc) return app_usage_error("bench td3", "%s: missing value or unknown flag", a);
     const char *v = argv[++i];
     double x;
@@ -290,8 +299,8 @@ int bench_td3(int argc, char **argv) {
   if (better)
     printf("note: OpenBLAS fell back to a generic kernel; OPENBLAS_CORETYPE=%s is faster here\n",
            better);
-  printf("timing: median of %d runs x %.1f s (wall); 'cpu' = rate over this thread's CPU time\n\n",
-         o.repeats, o.seconds);
+  printf("timing: median of %d runs x %.1f s (wall); 'cpu' = rate over this thread's CPU time; "
+         "ratios from %s\n\n", o.repeats, o.seconds, o.cpu ? "CPU time (--cpu)" : "wall clock");
   printf("%-30s %15s %9s  %8s %7s  %7s %5s  %6s  %8s %7s\n", "workload", "C (wall)", "C (cpu)",
          "PyTorch*", "C/ref", "bound*", "C/bnd", "GFLOP/s", "PT here", "C/here");
 
@@ -303,21 +312,21 @@ int bench_td3(int argc, char **argv) {
   }
   update_flops(b.t, &fc, &fa);
   double td3 = measure(&b, W_TD3, &o, &cpu_rate);
-  row("TD3 it, tanh/leaky (CEM-RL)", "it/s", td3, cpu_rate, REF_TORCH_TD3, REF_BOUND_TD3,
-      o.torch_td3, fc + 0.5 * fa);
+  row("TD3 it, tanh/leaky (CEM-RL)", "it/s", td3, cpu_rate, o.cpu ? cpu_rate : td3, REF_TORCH_TD3,
+      REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
   double crit = measure(&b, W_CRITIC, &o, &cpu_rate);
-  row("CEM-RL critic update", "/s", crit, cpu_rate, REF_TORCH_CRITIC, REF_BOUND_CRITIC,
-      o.torch_critic, fc);
+  row("CEM-RL critic update", "/s", crit, cpu_rate, o.cpu ? cpu_rate : crit, REF_TORCH_CRITIC,
+      REF_BOUND_CRITIC, o.torch_critic, fc);
   double act = measure(&b, W_ACTOR, &o, &cpu_rate);
-  row("CEM-RL actor update", "/s", act, cpu_rate, REF_TORCH_ACTOR, REF_BOUND_ACTOR,
-      o.torch_actor, fa);
+  row("CEM-RL actor update", "/s", act, cpu_rate, o.cpu ? cpu_rate : act, REF_TORCH_ACTOR,
+      REF_BOUND_ACTOR, o.torch_actor, fa);
   double calls = measure(&b, W_INFER, &o, &cpu_rate);
-  double us = 1e6 / calls;
+  double us = 1e6 / calls, rus = 1e6 / (o.cpu ? cpu_rate : calls);
   printf("%-30s %9.2f %-5s %9.2f  %8.1f %6.1fx  %7s %5s  %6s", "actor inference, 1 obs", us,
-         "us", 1e6 / cpu_rate, REF_TORCH_SELECT_US, REF_TORCH_SELECT_US / us, "-", "-", "-");
-  if (o.torch_infer > 0) printf("  %8.1f %6.1fx", o.torch_infer, o.torch_infer / us);
+         "us", 1e6 / cpu_rate, REF_TORCH_SELECT_US, REF_TORCH_SELECT_US / rus, "-", "-", "-");
+  if (o.torch_infer > 0) printf("  %8.1f %6.1fx", o.torch_infer, o.torch_infer / rus);
   printf("\n%-30s %9s %-5s %9s  %8.1f %6.1fx   (PyTorch actor under no_grad)\n", "", "", "", "",
-         REF_TORCH_NOGRAD_US, REF_TORCH_NOGRAD_US / us);
+         REF_TORCH_NOGRAD_US, REF_TORCH_NOGRAD_US / rus);
   td3_free(b.t);
 
   b.t = make_learner(&o, 1, &err);
@@ -326,8 +335,8 @@ int bench_td3(int argc, char **argv) {
     return app_fail(&err);
   }
   double td3r = measure(&b, W_TD3, &o, &cpu_rate);
-  row("TD3 it, ReLU (TD3 paper nets)", "it/s", td3r, cpu_rate, REF_TORCH_TD3, REF_BOUND_TD3,
-      o.torch_td3, fc + 0.5 * fa);
+  row("TD3 it, ReLU (TD3 paper nets)", "it/s", td3r, cpu_rate, o.cpu ? cpu_rate : td3r,
+      REF_TORCH_TD3, REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
   td3_free(b.t);
   rb_free(b.rb);
 

@@ -6,9 +6,33 @@
 #include "app/repro.h"
 
 /* Declarations of the reproductions (one line each, defined in src/app/repro_*.c). */
+int repro_du(int argc, char **argv);
+int repro_ji(int argc, char **argv);
+int repro_fdr(int argc, char **argv);
+int repro_vmf(int argc, char **argv);
+int repro_a2grad(int argc, char **argv);
+int repro_rq(int argc, char **argv);
+int repro_nghf(int argc, char **argv);
+int repro_abs(int argc, char **argv);
+int repro_poincare(int argc, char **argv);
 
 const AppRepro app_repros[] = {
     /* {"name", "summary", repro_fn}, */
+    {"du", "Du et al.: GD on a wide two-layer ReLU net, linear rate and lazy weights vs width",
+     repro_du},
+    {"ji-telgarsky", "Ji & Telgarsky: deep linear net on separable data, layer alignment",
+     repro_ji},
+    {"fdr", "Yaida: fluctuation-dissipation ratio and FDR schedule, Fashion-MNIST MLP", repro_fdr},
+    {"vmf", "Lee/Cho/Kang: vMF concentration of SGD gradient directions, Fashion-MNIST MLP",
+     repro_vmf},
+    {"a2grad", "Deng/Cheng/Lan: A2Grad vs Adam/AMSGrad, Fashion-MNIST logistic regression",
+     repro_a2grad},
+    {"rq", "Relaxed Quantization: RQ / RQ-ST vs rounding, Fashion-MNIST MLP", repro_rq},
+    {"nghf", "Haider & Woodland: NGHF vs NG, HF, SGD on an expected-error criterion", repro_nghf},
+    {"poincare", "Becigneul & Ganea: RSGD/RADAM/RAMSGRAD on the Poincare ball, WordNet",
+     repro_poincare},
+    {"abs", "Yao et al.: ABS / ABSA batch size from Hessian eigenvalues vs small/large batch",
+     repro_abs},
     {NULL, NULL, NULL},
 };
 

@@ -94,10 +94,63 @@ static int opt_check(const void *section, CoreCfgCheckCtx *ctx) {
       CORE_CFG_DOUBLE(OptSettings, beta1, 0.9, 0, 0.999999, "Adam beta1"),                    \
       CORE_CFG_DOUBLE(OptSettings, beta2, 0.999, 0, 0.999999999, "Adam beta2"),               \
       CORE_CFG_DOUBLE(OptSettings, eps, 1e-8, 1e-30, 1, "Adam epsilon"),                      \
+      CORE_CFG_ENUM(OptSettings, a2grad_variant, "uni", opt_a2grad_variant_names,             \
+                    "A2Grad accumulator: uni, inc or exp"),                                   \
+      CORE_CFG_BOOL(OptSettings, a2grad_per_tensor, 0,                                        \
+                    "A2Grad: one adaptive scale per tensor (reference code), not per coordinate"), \
+      CORE_CFG_DOUBLE(OptSettings, lips, 10, 1e-12, 1e12, "A2Grad smoothness constant L"),     \
+      CORE_CFG_DOUBLE(OptSettings, beta, 10, 0, 1e12, "A2Grad beta (adaptive term weight)"),   \
+      CORE_CFG_DOUBLE(OptSettings, rho, 0.5, 0, 0.999999, "A2Grad-exp averaging rho"),         \
       CORE_CFG_CHECK(opt_check, "nesterov needs momentum > 0 and dampening 0"),               \
       CORE_CFG_END,                                                                           \
   }
 OPT_FIELDS(opt_fields);
+
+static int sup_check(const void *section, CoreCfgCheckCtx *ctx) {
+  const SupSettings *p = section;
+  if (p->hidden2 > 0 && p->hidden1 == 0)
+    return core_cfg_reject(ctx, "hidden2", "is set but hidden1 is 0 (list hidden widths in order)");
+  if (p->hidden3 > 0 && p->hidden2 == 0)
+    return core_cfg_reject(ctx, "hidden3", "is set but hidden2 is 0 (list hidden widths in order)");
+  if (p->fdr_schedule && !p->fdr)
+    return core_cfg_reject(ctx, "fdr_schedule", "needs fdr = true");
+  if (p->fdr && p->opt.kind != OPT_SGD)
+    return core_cfg_reject(ctx, "fdr", "the FDR observables need opt.kind \"sgd\"");
+  return 0;
+}
+
+static const CoreCfgField sup_fields[] = {
+    CORE_CFG_STRING(SupSettings, data_dir, "",
+                    "Fashion-MNIST folder (\"\": $CEMRL_FASHION_MNIST_DIR or the package's)"),
+    CORE_CFG_INT64(SupSettings, n_train, 0, 0, 1e9, "training examples (0: the task's default)"),
+    CORE_CFG_INT64(SupSettings, n_test, 0, 0, 1e9, "test examples (0: the task's default)"),
+    CORE_CFG_INT64(SupSettings, data_seed, 0, 0, 9007199254740992.0, "synthetic tasks: data seed"),
+    CORE_CFG_INT(SupSettings, dim, 0, 0, 1 << 16, "synthetic tasks: input width (0: default)"),
+    CORE_CFG_BOOL(SupSettings, standardize, 1,
+                  "Fashion-MNIST: global mean/std of the training subset (false: pixels/255)"),
+    CORE_CFG_INT(SupSettings, batch_size, 100, 1, 1 << 16, "minibatch size"),
+    CORE_CFG_INT(SupSettings, hidden1, 100, 0, 1 << 16, "first hidden width (0: linear model)"),
+    CORE_CFG_INT(SupSettings, hidden2, 0, 0, 1 << 16, "second hidden width (0: none)"),
+    CORE_CFG_INT(SupSettings, hidden3, 0, 0, 1 << 16, "third hidden width (0: none)"),
+    CORE_CFG_ENUM(SupSettings, act, "relu", sup_act_names, "hidden activation"),
+    CORE_CFG_ENUM(SupSettings, init, "xavier", sup_init_names, "weight initialisation"),
+    CORE_CFG_DOUBLE(SupSettings, init_std, 0.01, 0, 1e3, "std of the gaussian init"),
+    CORE_CFG_BOOL(SupSettings, shuffle, 1, "reshuffle the training split every epoch"),
+    CORE_CFG_BOOL(SupSettings, full_train_loss, 0,
+                  "log the full-batch training loss and accuracy at each evaluation"),
+    CORE_CFG_SECTION(SupSettings, opt, opt_fields, "the model's optimizer"),
+    CORE_CFG_BOOL(SupSettings, fdr, 0, "log Yaida's FDR observables (opt.kind sgd)"),
+    CORE_CFG_BOOL(SupSettings, fdr_schedule, 0, "cut the learning rate by the FDR test per epoch"),
+    CORE_CFG_DOUBLE(SupSettings, fdr_x, 0.01, 1e-9, 10, "FDR schedule: cut when |ratio - 1| < X"),
+    CORE_CFG_DOUBLE(SupSettings, fdr_y, 0.1, 1e-9, 0.999999, "FDR schedule: lr *= 1 - Y"),
+    CORE_CFG_INT64(SupSettings, fdr_min_records, 500, 0, 1e12,
+                   "FDR schedule: steps since the last cut before the next check"),
+    CORE_CFG_INT(SupSettings, vmf_batches, 0, 0, 100000,
+                 "minibatch gradients per evaluation for the vMF statistics (0: off)"),
+    CORE_CFG_INT(SupSettings, vmf_batch_size, 64, 1, 1 << 16, "their batch size"),
+    CORE_CFG_CHECK(sup_check, "hidden widths in order; fdr needs sgd; fdr_schedule needs fdr"),
+    CORE_CFG_END,
+};
 
 static int agent_check(const void *section, CoreCfgCheckCtx *ctx) {
   const AgentSettings *s = section;
@@ -125,6 +178,7 @@ const CoreCfgField app_agent_fields[] = {
     CORE_CFG_SECTION(AgentSettings, cemrl, cemrl_fields, "CEM-RL generation loop"),
     CORE_CFG_SECTION(AgentSettings, actor_opt, opt_fields, "actor optimizer"),
     CORE_CFG_SECTION(AgentSettings, critic_opt, opt_fields, "critic optimizer"),
+    CORE_CFG_SECTION(AgentSettings, sup, sup_fields, "supervised learner (method supervised)"),
     CORE_CFG_CHECK(agent_check, "cemrl.n_grad <= cem.pop_size"),
     CORE_CFG_END,
 };

@@ -5,6 +5,8 @@
  */
 #include "envs/env.h"
 #include "envs/mujoco_tasks.h"
+#include "envs/poincare_env.h"
+#include "envs/sup_env.h"
 #include "envs/tiny_tasks.h"
 
 static const EnvEntry env_registry[] = {
@@ -21,6 +23,24 @@ static const EnvEntry env_registry[] = {
     {"Pendulum-v1", "classic swing-up (Gym Pendulum-v1), plain C", tiny_pendulum_make},
     {"PointMassLQR-v0", "1-D point mass, quadratic cost, closed-form optimum", tiny_lqr_make},
     {"Bandit1D-v0", "one step: match the observed target, reward 1 - (a-c)^2", tiny_bandit_make},
+    {"Sup-Regress-v0", "supervised, one step: predict y(x), x in R^4, reward -squared error",
+     sup_env_make_regress},
+    {"SupFit-Regress-v0", "supervised fitness: 100 examples, return -(mean squared error)",
+     sup_env_make_regress_fit},
+    {"Sup-FashionMNIST-v0", "supervised, one step: classify an image, reward -cross-entropy",
+     sup_env_make_fashion},
+    {"SupFit-FashionMNIST-v0", "supervised fitness: 100 images, return -(mean cross-entropy)",
+     sup_env_make_fashion_fit},
+    {"Sup-Du-v0", "supervised, one step: Du et al. random labels on the sphere (d 200)",
+     sup_env_make_du},
+    {"SupFit-Du-v0", "supervised fitness: Du et al. random labels, 100 examples",
+     sup_env_make_du_fit},
+    {"Sup-JiTelgarsky-v0", "supervised, one step: separable data, known max margin, logistic",
+     sup_env_make_ji},
+    {"SupFit-JiTelgarsky-v0", "supervised fitness: separable data, 100 examples, logistic",
+     sup_env_make_ji_fit},
+    {"PoincareMammal-v0", "WordNet mammals in the Poincare ball: place each node, return -loss",
+     poincare_env_make_mammal},
 };
 
 int env_registry_count(void) { return (int)(sizeof env_registry / sizeof env_registry[0]); }

@@ -5,10 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const opt_kind_names[OPT_NKIND] = {
+const char *const opt_kind_names[OPT_NKIND + 1] = {
   [OPT_SGD] = "sgd",
   [OPT_ADAM] = "adam",
   [OPT_AMSGRAD] = "amsgrad",
+  [OPT_A2GRAD] = "a2grad",
+  [OPT_NKIND] = NULL,      /* the config reader walks the names up to NULL */
+};
+
+const char *const opt_a2grad_variant_names[OPT_A2GRAD_NVARIANT + 1] = {
+  [OPT_A2GRAD_UNI] = "uni",
+  [OPT_A2GRAD_INC] = "inc",
+  [OPT_A2GRAD_EXP] = "exp",
+  [OPT_A2GRAD_NVARIANT] = NULL,
 };
 
 /* Constructor per kind, indexed by OptKind. */
@@ -16,6 +25,7 @@ static Opt *(*const opt_creators[OPT_NKIND])(const OptSettings *, size_t, CoreEr
   [OPT_SGD] = opt_sgd_create,
   [OPT_ADAM] = opt_adam_create,
   [OPT_AMSGRAD] = opt_adam_create,
+  [OPT_A2GRAD] = opt_a2grad_create,
 };
 
 
@@ -39,6 +49,11 @@ OptSettings opt_settings_default(int kind) {
     .beta1 = 0.9,
     .beta2 = 0.999,
     .eps = 1e-8,
+    .a2grad_variant = OPT_A2GRAD_UNI,
+    .a2grad_per_tensor = 0,
+    .lips = 10.0,
+    .beta = 10.0,
+    .rho = 0.5,
   };
   return s;
 }
@@ -114,6 +129,28 @@ int opt_settings_check(const OptSettings *s, CoreErr *err) {
                           s->eps, def.eps);
     }
     break;
+  case OPT_A2GRAD:
+    if (s->a2grad_variant < 0 || s->a2grad_variant >= OPT_A2GRAD_NVARIANT) {
+      return core_err_set(err, CORE_ERR_INVALID,
+                          "optimizer.a2grad_variant: %d is not a known variant (uni, inc, exp)",
+                          s->a2grad_variant);
+    }
+    if (!(s->lips > 0.0 && isfinite(s->lips))) {
+      return core_err_set(err, CORE_ERR_INVALID,
+                          "optimizer.lips: %g must be a finite number > 0 (the smoothness "
+                          "constant L; the default is %g)", s->lips, def.lips);
+    }
+    if (!(s->beta >= 0.0 && isfinite(s->beta))) {
+      return core_err_set(err, CORE_ERR_INVALID,
+                          "optimizer.beta: %g must be a finite number >= 0 (the default is %g)",
+                          s->beta, def.beta);
+    }
+    if (s->a2grad_variant == OPT_A2GRAD_EXP && !(s->rho >= 0.0 && s->rho < 1.0)) {
+      return core_err_set(err, CORE_ERR_INVALID,
+                          "optimizer.rho: %g is outside [0, 1) (the default is %g)", s->rho,
+                          def.rho);
+    }
+    break;
   default:
     break;
   }
@@ -154,6 +191,32 @@ void opt_reset(Opt *o) {
 void opt_set_lr(Opt *o, double lr) {
   CORE_ASSERT(o && isfinite(lr) && lr >= 0.0);
   o->set.lr = lr;
+}
+
+
+int opt_set_segments(Opt *o, const size_t *len, int count, CoreErr *err) {
+  CORE_ASSERT(o && (count <= 0 || len));
+  if (count < 1) {
+    return core_err_set(err, CORE_ERR_INVALID,
+                        "optimizer segments: %d segments given (at least 1 is needed)", count);
+  }
+  size_t sum = 0;
+  for (int i = 0; i < count; i++) {
+    if (len[i] == 0 || len[i] > o->n - sum) {
+      return core_err_set(err, CORE_ERR_INVALID,
+                          "optimizer segments: segment %d of %d has length %zu, which %s (the "
+                          "lengths must be > 0 and add up to the vector length %zu)", i, count,
+                          len[i], len[i] == 0 ? "is empty" : "runs past the end", o->n);
+    }
+    sum += len[i];
+  }
+  if (sum != o->n) {
+    return core_err_set(err, CORE_ERR_INVALID,
+                        "optimizer segments: %d segments add up to %zu floats but the vector has "
+                        "%zu", count, sum, o->n);
+  }
+  if (!o->vt->set_segments) return CORE_OK;
+  return o->vt->set_segments(o, len, count, err);
 }
 
 

@@ -22,10 +22,23 @@ typedef enum {
   OPT_SGD = 0,
   OPT_ADAM,
   OPT_AMSGRAD,
+  OPT_A2GRAD,      /* Deng, Cheng & Lan's adaptive accelerated SGD (a2grad.c) */
   OPT_NKIND        /* later issues add kinds before this sentinel */
 } OptKind;
 
-extern const char *const opt_kind_names[];   /* "sgd", "adam", "amsgrad", ... (OPT_NKIND) */
+/* "sgd", "adam", "amsgrad", "a2grad": OPT_NKIND names, then NULL (a config enum's choices). */
+extern const char *const opt_kind_names[];
+
+/* A2Grad's three ways of accumulating the squared deviations δ² into v (papers.md §5). */
+typedef enum {
+  OPT_A2GRAD_UNI = 0,   /* v_k = v_{k-1} + δ_k², h = √v */
+  OPT_A2GRAD_INC,       /* v_k = (k/(k+1))² v_{k-1} + δ_k², h = √v */
+  OPT_A2GRAD_EXP,       /* ṽ_k = ρ ṽ_{k-1} + (1−ρ) δ_k², v_k = max(ṽ_k, v_{k-1}), h = √((k+1) v) */
+  OPT_A2GRAD_NVARIANT
+} OptA2GradVariant;
+
+/* "uni", "inc", "exp", then NULL. */
+extern const char *const opt_a2grad_variant_names[];
 
 /* The OptKind named name ("adam"), or -1 if no kind has that name. */
 int opt_kind_from_name(const char *name);
@@ -41,10 +54,18 @@ typedef struct {
   int nesterov;            /* needs momentum > 0 and dampening == 0 */
   /* Adam / AMSGrad */
   double beta1, beta2, eps;  /* betas in [0, 1), eps > 0 */
+  /* A2Grad (no learning rate: lr is ignored; weight_decay adds wd·y to the gradient) */
+  int a2grad_variant;      /* OptA2GradVariant */
+  int a2grad_per_tensor;   /* 1: one h per segment (opt_set_segments; default one segment) as
+                              the reference code does; 0: one h per coordinate (the paper) */
+  double lips;             /* L > 0: γ_k = 2L/(k+1) */
+  double beta;             /* β >= 0: the weight of the adaptive term */
+  double rho;              /* exp variant: ρ in [0, 1) */
 } OptSettings;
 
 /* PyTorch's defaults for a kind: Adam/AMSGrad lr 1e-3, betas 0.9/0.999, eps 1e-8; SGD lr 1e-3
- * (torch 2.x; 1.13 had no default), momentum, dampening and weight decay 0. */
+ * (torch 2.x; 1.13 had no default), momentum, dampening and weight decay 0. A2Grad: the reference
+ * code's L = 10, β = 10, ρ = 0.5, variant uni, per coordinate. */
 OptSettings opt_settings_default(int kind);
 
 /* Check settings for their kind: 0, or CORE_ERR_INVALID with a message naming the field
@@ -64,6 +85,9 @@ typedef struct {
   /* restore the kind's sections; check every size before changing any state */
   int (*load)(Opt *o, const CoreCkpt *c, const char *prefix, CoreErr *err);
   void (*free)(Opt *o);
+  /* optional (NULL: the kind ignores tensor boundaries): take segment lengths (checked by
+   * opt_set_segments: count >= 1, each > 0, summing to n) and reset the kind's state */
+  int (*set_segments)(Opt *o, const size_t *len, int count, CoreErr *err);
 } OptVt;
 
 struct Opt {
@@ -87,6 +111,19 @@ void opt_reset(Opt *o);
 
 /* Change the learning rate (schedules); lr must be finite and >= 0 (a schedule may reach 0). */
 void opt_set_lr(Opt *o, double lr);
+
+/* Tell the optimizer where the tensors of the flat vector begin and end: count segments of
+ * len[0..count) floats in order, summing to n (e.g. each layer's weight, then its bias). Kinds
+ * that work per tensor (A2Grad with a2grad_per_tensor) use them; the others ignore them. Without
+ * a call the whole vector is one segment. Resets the kind's state, so call it before stepping;
+ * CORE_ERR_INVALID (optimizer unchanged) if the lengths do not add up to n or one is 0, or
+ * CORE_ERR_NOMEM. Nullable: err. */
+int opt_set_segments(Opt *o, const size_t *len, int count, CoreErr *err);
+
+/* SGD's momentum buffer b (n floats, PyTorch's convention: p -= lr·b), which is −v of Yaida's
+ * v_{t+1} = μ v_t − (1 − ν) g_t; NULL for another kind or when momentum is 0. Read-only; valid
+ * until the optimizer is freed. */
+const float *opt_sgd_momentum(const Opt *o);
 
 /* Save state as sections "<prefix>.kind", "<prefix>.t" and the kind's own ("<prefix>.m", ...).
  * Moment buffers are borrowed: write the checkpoint before the next opt_step. */
@@ -116,5 +153,6 @@ int opt_find_floats(const CoreCkpt *c, const char *prefix, const char *field, si
 /* Constructors of each kind, called by opt_create after opt_settings_check. */
 Opt *opt_sgd_create(const OptSettings *s, size_t n, CoreErr *err);
 Opt *opt_adam_create(const OptSettings *s, size_t n, CoreErr *err);   /* adam and amsgrad */
+Opt *opt_a2grad_create(const OptSettings *s, size_t n, CoreErr *err);
 
 #endif

@@ -143,3 +143,10 @@ Opt *opt_sgd_create(const OptSettings *st, size_t n, CoreErr *err) {
   }
   return &s->base;
 }
+
+
+const float *opt_sgd_momentum(const Opt *o) {
+  CORE_ASSERT(o);
+  if (o->vt != &sgd_vt) return NULL;
+  return ((const OptSgd *)o)->buf;
+}
