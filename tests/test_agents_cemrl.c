@@ -52,6 +52,7 @@ static void iterate_ok(Agent *a) {
   CoreErr err;
   core_err_clear(&err);
   if (a->vt->iterate(a, &err)) fail_msg("iterate: %s", err.msg);
+  a->iterations++;  /* as the trainer counts them */
 }
 
 /* ---------------------------------------------------------------- the schedule, via the probe */
@@ -338,7 +339,7 @@ static void test_mu0_and_policy(void **state) {
   (void)state;
   AgentSettings s = test_settings("PointMassLQR-v0", AGENT_CEM, 4, 16);
   Env *e = env_make(s.env, NULL);
-  NnLayerDesc l[8];
+  NnLayerDesc l[AGENT_ACTOR_MAX_LAYERS];
   int nl = agent_actor_layers(&s.net, e->act_dim, e->act_high, l);
   NnMlp *fresh = nn_mlp_create(e->obs_dim, l, nl, 1, NULL);
   CoreRng init;
@@ -395,7 +396,7 @@ static void test_stats_match_rerun(void **state) {
   CopyCtx cc = {.pop = core_malloc(sizeof(float) * N * cem->n)};
   cemrl_agent_set_probe(a, copy_probe, &cc);
   Env *e = env_make(s.env, NULL);
-  NnLayerDesc l[8];
+  NnLayerDesc l[AGENT_ACTOR_MAX_LAYERS];
   int nl = agent_actor_layers(&s.net, e->act_dim, e->act_high, l);
   NnMlp *net = nn_mlp_create(e->obs_dim, l, nl, 1, NULL);
   float scratch[16];

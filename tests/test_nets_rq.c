@@ -66,6 +66,15 @@ static void test_window_radius(void **state) {
   assert_int_equal(nn_rq_radius(&s, 0.1, 10.0), 3);        /* capped at max_radius */
   s.delta = INFINITY, s.max_radius = 100;
   assert_int_equal(nn_rq_radius(&s, 0.1, 1e-3), 100);
+  /* σ = α/3 through float logarithms (as the network stores its scales) is still R = 1 */
+  CoreRng rng;
+  core_rng_stream(&rng, 9, CORE_RNG_TEST, 0);
+  s = nn_rq_spec_default(8, 1);
+  for (int i = 0; i < 2000; i++) {
+    double a = core_rng_uniform_range(&rng, 1e-5, 2.0);
+    double af = exp((double)(float)log(a)), sf = exp((double)(float)log(a / 3.0));
+    assert_int_equal(nn_rq_radius(&s, af, sf), 1);
+  }
   NnRqSpec two = nn_rq_spec_default(2, 1);
   two.delta = INFINITY;
   assert_int_equal(nn_rq_radius(&two, 0.1, 0.01), 3);      /* K − 1 covers the grid */

@@ -18,6 +18,8 @@
 #include "nets/mlp.h"
 
 #define AGENT_MAX_STATS 16
+#define AGENT_ACTOR_MAX_LAYERS 9   /* 2 x (linear, layer norm, activation) + linear, tanh, scale */
+#define AGENT_CRITIC_MAX_LAYERS 5  /* 2 x (linear, activation) + linear */
 
 typedef struct Agent Agent;
 
@@ -62,11 +64,12 @@ int agent_save(const Agent *a, CoreCkptWriter *w, CoreErr *err);
 int agent_load(Agent *a, const CoreCkpt *c, CoreErr *err);
 
 /* The actor network description for an env (obs -> hidden -> act, tanh x max_action): used by
- * every method so CEM, TD3 and CEM-RL actors share one parameter layout. layers must hold 8. */
+ * every method so CEM, TD3 and CEM-RL actors share one parameter layout. layers must hold
+ * AGENT_ACTOR_MAX_LAYERS. */
 int agent_actor_layers(const NetSettings *ns, int act_dim, const float *act_high,
                        NnLayerDesc *layers);
 
-/* The critic head description (obs+act -> hidden -> 1). layers must hold 6. */
+/* The critic head description (obs+act -> hidden -> 1). layers must hold AGENT_CRITIC_MAX_LAYERS. */
 int agent_critic_layers(const NetSettings *ns, NnLayerDesc *layers);
 
 /* Method constructors (agent_create dispatches to them). */

@@ -171,7 +171,6 @@ static int cemrl_iterate(Agent *a, CoreErr *err) {
   cem_tell(c->cem, c->pop, c->fitness);
   a->total_steps += c->actor_steps;
   a->episodes += c->pop_size;
-  a->iterations++;
   c->gen++;
   cemrl_stats(c, n_critic, n_actor, closs, aloss);
   a->stats[ST_CUT] = cut;
@@ -318,7 +317,7 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
   if (!c->act_high) goto nomem;
   const float *act_high = c->act_high;
 
-  NnLayerDesc layers[8];
+  NnLayerDesc layers[AGENT_ACTOR_MAX_LAYERS];
   int nl = agent_actor_layers(&s->net, a->act_dim, act_high, layers);
   int mb = s->td3.batch_size > 1 ? s->td3.batch_size : 1;
   if (!(c->mu_actor = nn_mlp_create(a->obs_dim, layers, nl, mb, err))) goto fail;

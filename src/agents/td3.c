@@ -89,7 +89,7 @@ Td3 *td3_create(const Td3Settings *s, const NetSettings *net, const OptSettings 
 
   /* networks */
   /* agent_actor_layers writes 9 layers with layer_norm (agent.h says 8): leave room */
-  NnLayerDesc al[12], cl[8];
+  NnLayerDesc al[AGENT_ACTOR_MAX_LAYERS], cl[AGENT_CRITIC_MAX_LAYERS];
   int na = agent_actor_layers(net, act_dim, t->max_action, al);
   int nc = agent_critic_layers(net, cl);
   if (!(t->actor = nn_mlp_create(obs_dim, al, na, B, err))) goto fail;

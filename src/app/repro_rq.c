@@ -4,8 +4,12 @@
  * images (pixels/255), then per bit width 8/8, 4/4, 2/2 a copy fine-tuned for 5 epochs with RQ
  * and one with RQ-ST (Adam, lr 1e-3, 3e-4 at 2 bits, batch 128), each evaluated with
  * deterministic rounding on the 10k test images, beside PTQ (the FP32 net rounded with the same
- * initial grids). --quick runs the same pipeline small (784-64-64-10, 4k/2k images, 8/8 and 2/2,
- * shorter schedules) against thresholds of its own, printed as such.
+ * initial grids). --quick runs the same pipeline small (784-64-64-10, 4k/2k images, FP32 10
+ * epochs, 8/8 fine-tuned 2 epochs and 2/2 10 epochs) against thresholds of its own, printed as
+ * such: 8/8 near FP32, RQ-ST clearly better than rounding at 2/2, σ shrinking at 2/2.
+ * The log-scales (log α, log σ) get their own Adam at --scale-lr (1e-2) [ours]: Adam moves every
+ * coordinate by about its lr per step, and at the weights' lr the grids could change by only
+ * ~e^(±0.8) over the whole fine-tuning, too slow for σ to leave its α/3 start.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,21 +32,25 @@ typedef struct {
   const char *name;       /* "full" or "quick" */
   int hidden;             /* hidden width (two hidden layers) */
   int64_t n_train, n_test;
-  int fp_epochs, ft_epochs, batch;
-  int n_bits;             /* bit widths run, from bits[] */
+  int fp_epochs, batch;
+  int n_bits;             /* bit widths run, from bits[]; the last one is 2 */
   int bits[3];
+  int ft_epochs[3];       /* fine-tuning epochs per entry of bits[] */
   double lr, lr_2bit;
   double scale_lr;        /* Adam lr of the log-scales [ours] */
-  /* thresholds of criterion 1 (test error over FP32, percentage points) and criterion 2 */
-  double margin[3];       /* per entry of bits[] */
+  /* thresholds: criterion 1 (test error over FP32, points; < 0 skips the width), criterion 2 */
+  double margin[3];
   double ptq_gap;         /* 2/2: PTQ − RQ-ST >= this */
+  int full;               /* 1: 3a over every run and 3b judged; 0: 3a over the 2/2 runs, 3b shown */
 } RqConfig;
 
-static const RqConfig RQ_FULL = {"full", 256, 20000, 10000, 3, 5, 128, 3, {8, 4, 2},
-                                 1e-3, 3e-4, 1e-2, {0.5, 1.5, 5.0}, 10.0};
-/* quick: 2k test images give a standard error of ~0.7 points, hence the looser 8/8 margin */
-static const RqConfig RQ_QUICK = {"quick", 64, 4000, 2000, 10, 3, 128, 2, {8, 2, 0},
-                                  1e-3, 3e-4, 1e-2, {1.5, 5.0, 0}, 10.0};
+/* spec §1d */
+static const RqConfig RQ_FULL = {"full", 256, 20000, 10000, 3, 128, 3, {8, 4, 2}, {5, 5, 5},
+                                 1e-3, 3e-4, 1e-2, {0.5, 1.5, 5.0}, 10.0, 1};
+/* quick: the same pipeline small; 2k test images give a standard error of ~0.8 points, hence
+ * the looser 8/8 margin; at 2 bits it asks RQ-ST to beat rounding clearly, not by the full 10 */
+static const RqConfig RQ_QUICK = {"quick", 64, 4000, 2000, 10, 128, 2, {8, 2, 0}, {2, 10, 0},
+                                  1e-3, 3e-4, 1e-2, {1.5, -1, 0}, 4.0, 0};
 
 /* ---------------------------------------------------------------- training and evaluation */
 
@@ -217,6 +225,7 @@ typedef struct {
   double alw_lo, alw_hi;  /* range of α_end/α_start over the weight grids */
   double in_range;        /* after: share of weights inside the grid support */
   double share_in;        /* after: share within α/4 among the weights inside the support */
+  int epochs;
   double secs;
 } RqRun;
 
@@ -250,15 +259,20 @@ static int criterion(int *all, const char *what, const char *measured, int ok) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: cemrl repro rq [--quick] [--seed N] [--data DIR]\n\n"
+          "usage: cemrl repro rq [--quick] [--seed N] [--data DIR] [--scale-lr X]\n"
+          "                      [--fp-epochs N] [--ft-epochs N]\n\n"
           "Relaxed quantization (Louizos et al., ICLR 2019) on Fashion-MNIST, spec/papers.md §1d:\n"
           "an FP32 MLP 784-256-256-10 (3 epochs, 20k images), fine-tuned 5 epochs with RQ and\n"
           "RQ-ST at 8/8, 4/4, 2/2 bits (weights/activations), evaluated with deterministic\n"
           "rounding on the 10k test images, against post-training rounding (PTQ).\n\n"
-          "  --quick     784-64-64-10, 4k/2k images, 8/8 and 2/2, 2 fine-tune epochs (seconds);\n"
-          "              its thresholds are its own and printed as such\n"
-          "  --seed N    run seed (default 0)\n"
-          "  --data DIR  Fashion-MNIST folder (default $%s or %s)\n\n"
+          "  --quick         784-64-64-10, 4k/2k images, 8/8 (2 epochs) and 2/2 (10 epochs),\n"
+          "                  about 10 s; its thresholds are its own and printed as such\n"
+          "  --seed N        run seed (default 0)\n"
+          "  --data DIR      Fashion-MNIST folder (default $%s or %s)\n"
+          "  --scale-lr X    Adam learning rate of the log-scales log alpha, log sigma (1e-2)\n"
+          "  --fp-epochs N   FP32 epochs instead of the configuration's\n"
+          "  --ft-epochs N   fine-tuning epochs of every run instead of the configuration's\n\n"
+          "A full run takes minutes (about 5 to 20 on two shared cores).\n\n"
           "Exit status 0 if every criterion passes, 1 if one fails, 2 on bad input.\n",
           SUP_FASHION_MNIST_ENV, SUP_FASHION_MNIST_DEFAULT_DIR);
 }
@@ -303,7 +317,6 @@ int repro_rq(int argc, char **argv) {
   }
 
   if (scale_lr < 0) scale_lr = cfg->scale_lr;
-  if (ft_epochs < 0) ft_epochs = cfg->ft_epochs;
   if (fp_epochs < 0) fp_epochs = cfg->fp_epochs;
   CoreErr err;
   core_err_clear(&err);
@@ -396,7 +409,8 @@ int repro_rq(int argc, char **argv) {
       r->share0 = nn_rq_mlp_weight_share(q, 0.25);
       t0 = now_s();
       nn_rq_mlp_set_mode(q, mode);
-      r->loss = train(q, &d, ft_epochs, b == 2 ? cfg->lr_2bit : cfg->lr, scale_lr, seed,
+      r->epochs = ft_epochs > 0 ? ft_epochs : cfg->ft_epochs[bi];
+      r->loss = train(q, &d, r->epochs, b == 2 ? cfg->lr_2bit : cfg->lr, scale_lr, seed,
                       1 + 2 * bi + m, &err);
       if (isnan(r->loss)) {
         core_free(calib);
@@ -431,9 +445,10 @@ int repro_rq(int argc, char **argv) {
   }
   core_free(calib);
 
-  printf("\nfine-tuning runs (%d epochs each; Adam lr %g, %g at 2 bits; scales lr %g):\n",
-         ft_epochs, cfg->lr, cfg->lr_2bit, scale_lr);
-  printf("  %-10s %9s %10s %-28s %-15s %-20s %-20s %6s\n", "run", "test err", "train loss",
+  printf("\nfine-tuning runs (Adam lr %g, %g at 2 bits; log-scales lr %g):\n", cfg->lr,
+         cfg->lr_2bit, scale_lr);
+  printf("  %-10s %6s %9s %10s %-28s %-15s %-20s %-20s %6s\n", "run", "epochs", "test err",
+         "train loss",
          "sigma end/start (min..max)", "alpha_w end/st", "share a/4 (bef->aft)",
          "in support; share", "secs");
   for (int bi = 0; bi < cfg->n_bits; bi++)
@@ -441,8 +456,8 @@ int repro_rq(int argc, char **argv) {
       const RqRun *r = &runs[bi][m];
       char name[32];
       snprintf(name, sizeof name, "%s %d/%d", m ? "RQ-ST" : "RQ", cfg->bits[bi], cfg->bits[bi]);
-      printf("  %-10s %8.2f%% %10.4f %6.3f..%-6.3f (%d/%d down)   %5.3f..%-7.3f  %6.3f -> %-10.3f"
-             " %6.3f; %-10.3f %6.0f\n", name, r->err, r->loss, r->sig_lo, r->sig_hi, r->sig_down,
+      printf("  %-10s %6d %8.2f%% %10.4f %6.3f..%-6.3f (%d/%d down)   %5.3f..%-7.3f  %6.3f -> "
+             "%-10.3f %6.3f; %-10.3f %6.0f\n", name, r->epochs, r->err, r->loss, r->sig_lo, r->sig_hi, r->sig_down,
              r->n_quant, r->alw_lo, r->alw_hi, r->share0, r->share1, r->in_range, r->share_in,
              r->secs);
     }
@@ -457,6 +472,7 @@ int repro_rq(int argc, char **argv) {
   int all = 1;
   char what[128], meas[96];
   for (int bi = 0; bi < cfg->n_bits; bi++) {
+    if (cfg->margin[bi] < 0) continue;
     double best = fmin(res[bi][0], res[bi][1]);
     snprintf(what, sizeof what, "1. %d/%d: min(RQ, RQ-ST) error <= FP32 + %.1f", cfg->bits[bi],
              cfg->bits[bi], cfg->margin[bi]);
@@ -468,15 +484,20 @@ int repro_rq(int argc, char **argv) {
   snprintf(meas, sizeof meas, "%.2f - %.2f = %.2f", ptq[b2], res[b2][1], ptq[b2] - res[b2][1]);
   criterion(&all, what, meas, ptq[b2] - res[b2][1] >= cfg->ptq_gap);
   int down = 0, nq = 0, rises = 0, nr = 0;
+  for (int bi = cfg->full ? 0 : b2; bi < cfg->n_bits; bi++)
+    for (int m = 0; m < 2; m++) down += runs[bi][m].sig_down, nq += runs[bi][m].n_quant;
   for (int bi = 0; bi < cfg->n_bits; bi++)
-    for (int m = 0; m < 2; m++) {
-      down += runs[bi][m].sig_down, nq += runs[bi][m].n_quant;
-      rises += runs[bi][m].share1 > runs[bi][m].share0, nr++;
-    }
+    for (int m = 0; m < 2; m++) rises += runs[bi][m].share1 > runs[bi][m].share0, nr++;
   snprintf(meas, sizeof meas, "%d of %d", down, nq);
-  criterion(&all, "3a. sigma decreases (every quantizer of every run)", meas, down == nq);
+  criterion(&all, cfg->full ? "3a. sigma decreases (every quantizer of every run)"
+                            : "3a. sigma decreases (every quantizer of the 2/2 runs)",
+            meas, down == nq);
   snprintf(meas, sizeof meas, "%d of %d runs", rises, nr);
-  criterion(&all, "3b. share of weights within alpha/4 of the grid rises", meas, rises == nr);
+  if (cfg->full)
+    criterion(&all, "3b. share of weights within alpha/4 of the grid rises", meas, rises == nr);
+  else
+    printf("  %-58s %-30s %s\n", "3b. share of weights within alpha/4 of the grid rises", meas,
+           "(shown)");
   snprintf(meas, sizeof meas, "%.2g <= 1e-6", chk.grad_rel);
   criterion(&all, "4a. backward vs central differences (noise fixed), rel.", meas,
             chk.grad_rel <= 1e-6);

@@ -16,9 +16,11 @@
 #include "nets/ew.h"
 #include "nets/mlp_internal.h"
 
-const char *const nn_layer_kind_names[] = {"linear", "relu",     "leaky_relu", "tanh",
-                                           "elu",    "layer_norm", "identity", "scale"};
-const char *const nn_init_kind_names[] = {"torch", "xavier", "he", "gaussian"};
+/* NULL-terminated, so the tables can serve as config enum choices. */
+const char *const nn_layer_kind_names[NN_NKIND + 1] = {"linear", "relu", "leaky_relu", "tanh",
+                                                       "elu", "layer_norm", "identity", "scale",
+                                                       NULL};
+const char *const nn_init_kind_names[NN_NINIT + 1] = {"torch", "xavier", "he", "gaussian", NULL};
 
 /* Largest width and layer count accepted; they keep every size computation far from overflow. */
 #define NN_MAX_WIDTH (1 << 24)

@@ -54,8 +54,9 @@ int nn_rq_kmax(const NnRqSpec *s) { return nn_rq_kmin(s) + (1 << s->bits) - 1; }
 
 int nn_rq_radius(const NnRqSpec *s, double alpha, double sigma) {
   int cap = s->max_radius < (1 << s->bits) - 1 ? s->max_radius : (1 << s->bits) - 1;
-  /* the 1e-9 keeps σ = α/3, δ = 3 (a ratio of 1 up to rounding) at R = 1 */
-  double r = ceil(s->delta * sigma / alpha - 1e-9);
+  /* the 1e-5 keeps σ = α/3, δ = 3 at R = 1 when the ratio is 1 only up to rounding (scales kept
+   * as float logarithms are off by up to ~5e-7) */
+  double r = ceil(s->delta * sigma / alpha - 1e-5);
   if (!(r < cap)) return cap;  /* also catches δ = inf and NaN */
   return r < 1 ? 1 : (int)r;
 }
@@ -143,11 +144,17 @@ static double elem_forward(const NnRqSpec *s, int mode, double alpha, double sig
   int best = 0;
   double sum = 0.0;
   if (s->lambda == 1.0) {
-    /* exp(log w_i + u_i) = w_i/ε_i */
+    /* exp(log w_i + u_i) = w_i/ε_i, and then r_i = z_i/w_i = 1/(ε_i Σ): the divisions are
+     * independent of each other, so they overlap */
+    double inv_e[NN_RQ_MAX_SLOTS];
+    for (int i = 0; i < m; i++) inv_e[i] = 1.0 / eps[i];
     for (int i = 0; i < m; i++) {
-      sum += (z[i] = w[i] / eps[i]);
+      z[i] = w[i] * inv_e[i];
       if (z[i] > z[best]) best = i;
     }
+    for (int i = 0; i < m; i++) sum += z[i];
+    double inv_sum = 1.0 / sum;
+    for (int i = 0; i < m; i++) z[i] *= inv_sum, r[i] = inv_e[i] * inv_sum;
   } else {
     double smax = -INFINITY, inv_l = 1.0 / s->lambda;
     for (int i = 0; i < m; i++) {
@@ -155,13 +162,11 @@ static double elem_forward(const NnRqSpec *s, int mode, double alpha, double sig
       if (z[i] > smax) smax = z[i], best = i;
     }
     for (int i = 0; i < m; i++) sum += (z[i] = exp(z[i] - smax));
+    double inv_sum = 1.0 / sum;
+    for (int i = 0; i < m; i++) z[i] *= inv_sum, r[i] = z[i] / w[i];
   }
-  double kbar = 0.0, inv_sum = 1.0 / sum;
-  for (int i = 0; i < m; i++) {
-    z[i] *= inv_sum;
-    r[i] = z[i] / w[i];
-    kbar += z[i] * (klo + i);
-  }
+  double kbar = 0.0;
+  for (int i = 0; i < m; i++) kbar += z[i] * (klo + i);
   tape[TAPE_KLO] = klo;
   tape[TAPE_M] = m;
   tape[TAPE_CLIP] = clip;
