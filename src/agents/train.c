@@ -1,4 +1,5 @@
 /* train.c — the training loop: iterate, evaluate, log, checkpoint, resume. */
+#include "core/clock.h"
 #include "agents/train.h"
 
 #include <math.h>
@@ -19,11 +20,6 @@ typedef struct {
   double wall_before;       /* training seconds of earlier processes (resume) */
 } TrainState;
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* Policy callback: forward one observation, clip into the action bounds. */
 static void policy_act(void *ctx, const Env *e, const float *obs, float *act) {
@@ -142,7 +138,7 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
                          .out = o->progress_out};
   CoreProgress prog;
   core_progress_init(&prog, &po);
-  const double t0 = now_seconds();
+  const double t0 = core_clock_seconds();
   int64_t evals_this_process = 0, ckpt_step = o->resume ? a->total_steps : -1;
   int first = !o->resume;
   for (;;) {
@@ -159,7 +155,7 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
       } else {
         train_evaluate_policy(a->vt->policy(a), eval_env, seed, s->eval_episodes, &st);
       }
-      double vals[7 + AGENT_MAX_STATS] = {ts.wall_before + (now_seconds() - t0),
+      double vals[7 + AGENT_MAX_STATS] = {ts.wall_before + (core_clock_seconds() - t0),
                                           (double)a->episodes, st.mean, st.std, st.min, st.max,
                                           st.mean_length};
       for (int i = 0; i < a->n_stats; i++) vals[7 + i] = a->stats[i];
@@ -178,7 +174,7 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
     int want_ckpt = (due && ts.evaluations % s->checkpoint_every == 0) || finished || stop_now;
     if (want_ckpt && ckpt_step != a->total_steps) {
       TrainState now = ts;
-      now.wall_before += now_seconds() - t0;
+      now.wall_before += core_clock_seconds() - t0;
       if ((rc = write_checkpoint(a, &now, o, err))) goto done;
       ckpt_step = a->total_steps;
     }
@@ -197,7 +193,7 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
   core_progress_finish(&prog, NULL);
   r->steps = a->total_steps;
   r->evaluations = (int)ts.evaluations;
-  r->wall_seconds = now_seconds() - t0;
+  r->wall_seconds = core_clock_seconds() - t0;
 done:
   core_csv_close(csv);
   env_free(eval_env);

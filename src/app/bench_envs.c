@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "app/app.h"
 #include "app/bench.h"
 #include "core/alloc.h"
@@ -38,11 +39,6 @@ static const char *const default_tasks[] = {
     "HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4", "Swimmer-v4",
     "InvertedPendulum-v4", "InvertedDoublePendulum-v4", "Reacher-v4", "Humanoid-v4"};
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU time of the calling thread: unlike wall time it does not count the time other processes
  * on a shared machine hold the core, so the env/bare ratio stays meaningful under load. */
@@ -93,7 +89,7 @@ static void phase_env(BenchWorker *w, double seconds) {
   EnvStep st;
   w->n_ep = 0;
   w->steps = 0;
-  double t0 = now_s(), t_end = t0 + seconds, c0 = cpu_s();
+  double t0 = core_clock_seconds(), t_end = t0 + seconds, c0 = cpu_s();
   w->seed0 = w->seed;
   env_reset(e, w->seed++, w->obs);
   long len = 0;
@@ -101,7 +97,7 @@ static void phase_env(BenchWorker *w, double seconds) {
     env_step(e, w->acts + (w->steps % BENCH_NACT) * nu, w->obs, &st);
     w->steps++;
     len++;
-    int stop = ((w->steps & 31) == 0 && now_s() >= t_end) || w->n_ep + 2 >= w->cap;
+    int stop = ((w->steps & 31) == 0 && core_clock_seconds() >= t_end) || w->n_ep + 2 >= w->cap;
     if (st.terminated || st.truncated) {
       w->ep_len[w->n_ep++] = len;
       len = 0;
@@ -112,7 +108,7 @@ static void phase_env(BenchWorker *w, double seconds) {
     }
   }
   if (len > 0) w->ep_len[w->n_ep++] = len;
-  w->t_env = now_s() - t0;
+  w->t_env = core_clock_seconds() - t0;
   w->c_env = cpu_s() - c0;
 }
 
@@ -122,7 +118,7 @@ static void phase_bare(BenchWorker *w) {
   mjData *d = w->bare;
   int nu = m->nu;
   long s = 0, ncon = 0;
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = core_clock_seconds(), c0 = cpu_s();
   for (long ep = 0; ep < w->n_ep; ep++) {
     w->env_bare->vt->reset(w->env_bare, w->seed0 + (uint64_t)ep, w->obs);
     for (long k = 0; k < w->ep_len[ep]; k++, s++) {
@@ -132,7 +128,7 @@ static void phase_bare(BenchWorker *w) {
       ncon += d->ncon;
     }
   }
-  w->t_bare = now_s() - t0;
+  w->t_bare = core_clock_seconds() - t0;
   w->c_bare = cpu_s() - c0;
   w->contacts = s ? (double)ncon / (double)s : 0.0;
   const mjData *de = (const mjData *)w->env->vt->mj_data(w->env);

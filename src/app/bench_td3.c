@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "agents/replay.h"
 #include "agents/td3.h"
 #include "app/app.h"
@@ -51,11 +52,6 @@ typedef struct {
   double torch_td3, torch_critic, torch_actor, torch_infer;   /* same-machine, 0 = not given */
 } Td3BenchOpts;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double cpu_s(void) {
   struct timespec ts;
@@ -112,18 +108,18 @@ static void run_calls(Bench *b, Workload w, long n) {
 static double measure(Bench *b, Workload w, const Td3BenchOpts *o, double *cpu_rate) {
   double per_call = w == W_TD3 ? 2.0 : 1.0;   /* iterations per call */
   /* warm-up and calibration: calls per ~0.05 s chunk */
-  double t0 = now_s();
+  double t0 = core_clock_seconds();
   long warm = 0;
-  while (now_s() - t0 < 0.3) run_calls(b, w, 1), warm++;
+  while (core_clock_seconds() - t0 < 0.3) run_calls(b, w, 1), warm++;
   long chunk = (long)(warm / 6.0) + 1;
   double rates[MAX_REPEATS], crates[MAX_REPEATS];
   for (int r = 0; r < o->repeats; r++) {
     long calls = 0;
-    double s0 = now_s(), c0 = cpu_s(), s1;
+    double s0 = core_clock_seconds(), c0 = cpu_s(), s1;
     do {
       run_calls(b, w, chunk);
       calls += chunk;
-      s1 = now_s();
+      s1 = core_clock_seconds();
     } while (s1 - s0 < o->seconds);
     double c1 = cpu_s();
     rates[r] = per_call * (double)calls / (s1 - s0);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "app/app.h"
 #include "core/alloc.h"
 #include "core/rng.h"
@@ -99,11 +100,6 @@ typedef struct {
 } AbsCtx;
 
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 
 static void data_free(AbsData *d) {
@@ -211,7 +207,7 @@ static int run_one(AbsCtx *c, int run, uint64_t seed, AbsRun *out, CoreErr *err)
   const AbsCfg *cfg = c->cfg;
   const AbsData *D = c->data;
   memset(out, 0, sizeof *out);
-  double t0 = now_s();
+  double t0 = core_clock_seconds();
   CoreRng rng;
   core_rng_stream(&rng, seed, CORE_RNG_INIT, 0);
   nn_mlp_bind_params(c->net, c->theta);
@@ -308,7 +304,7 @@ static int run_one(AbsCtx *c, int run, uint64_t seed, AbsRun *out, CoreErr *err)
     out->test_acc = acc;
     out->final_batch = r * ABS_B0;
   }
-  out->secs = now_s() - t0;
+  out->secs = core_clock_seconds() - t0;
   printf("  %s: test accuracy %.4f, %ld updates, final batch %d, eigen increases %d, duration "
          "increases %d, %.1f s\n\n", run_names[run], out->test_acc, out->updates, out->final_batch,
          out->eigen_increases, out->duration_increases, out->secs);
@@ -375,7 +371,7 @@ int repro_abs(int argc, char **argv) {
 
   CoreErr err;
   core_err_clear(&err);
-  double t_start = now_s();
+  double t_start = core_clock_seconds();
   AbsData D;
   if (data_load(&cfg, &D, &err) < 0) return app_fail(&err);
   printf("repro abs%s: Fashion-MNIST %d train / %d test in [0, 1]; MLP 784-128-128-10 relu; %d "
@@ -470,7 +466,7 @@ int repro_abs(int argc, char **argv) {
   int all = u1a && u1b && p2 &&
             (cfg.quick ? p4 : (a1a && a1b && p3));
   printf("\n%s%s (%.0f s)\n", all ? "ALL PASS" : "SOME CRITERIA FAILED",
-         all && !p4 ? " (flagged: duration-driven)" : "", now_s() - t_start);
+         all && !p4 ? " (flagged: duration-driven)" : "", core_clock_seconds() - t_start);
   rc = all ? 0 : 1;
 
 out:

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "app/app.h"
 #include "core/alloc.h"
 #include "core/rng.h"
@@ -84,11 +85,6 @@ typedef struct {
 } NghfCtx;
 
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 
 static void data_free(NghfData *d) {
@@ -271,7 +267,7 @@ static int finetune(NghfCtx *c, int method, double sgd_lr, uint64_t seed, int ve
   const NghfCfg *cfg = c->cfg;
   const NghfData *D = c->data;
   memset(run, 0, sizeof *run);
-  double t0 = now_s();
+  double t0 = core_clock_seconds();
   OptHf *hf = NULL;
   if (method != M_SGD) {
     int kind = method == M_NG ? OPT_HF_NG : method == M_HF ? OPT_HF_GN : OPT_HF_NGHF;
@@ -314,7 +310,7 @@ static int finetune(NghfCtx *c, int method, double sgd_lr, uint64_t seed, int ve
     run->lambda = opt_hf_lambda(hf);
     opt_hf_free(hf);
   }
-  run->secs = now_s() - t0;
+  run->secs = core_clock_seconds() - t0;
   run->train = evaluate(c->eval, c->theta, NN_CURV_EXPECTED_ERROR, D->x_train, D->y_train,
                         D->n_train, D->d, NULL);
   run->dev = evaluate(c->eval, c->theta, NN_CURV_EXPECTED_ERROR, D->x_dev, D->y_dev, D->n_dev,
@@ -497,7 +493,7 @@ int repro_nghf(int argc, char **argv) {
 
   CoreErr err;
   core_err_clear(&err);
-  double t_start = now_s();
+  double t_start = core_clock_seconds();
   NghfData D;
   if (data_load(&cfg, &D, &err) < 0) return app_fail(&err);
   printf("repro nghf%s: Fashion-MNIST %d train / %d held-out (backtracking) / %d test; MLP "
@@ -544,7 +540,7 @@ int repro_nghf(int argc, char **argv) {
 
   for (int si = 0; si < cfg.n_seeds; si++) {
     uint64_t sd = cfg.seed0 + (uint64_t)si;
-    double t0 = now_s();
+    double t0 = core_clock_seconds();
     train_ce(&c, sd);
     memcpy(ce_model, c.theta, c.P * sizeof(float));
     ce_train[si] = evaluate(c.eval, c.theta, NN_CURV_EXPECTED_ERROR, D.x_train, D.y_train,
@@ -552,7 +548,7 @@ int repro_nghf(int argc, char **argv) {
     evaluate(c.eval, c.theta, NN_CURV_EXPECTED_ERROR, D.x_test, D.y_test, D.n_test, D.d,
              &ce_test_err[si]);
     printf("\nseed %llu: CE model in %.1f s: train criterion %.5f, test error %.2f %%\n",
-           (unsigned long long)sd, now_s() - t0, ce_train[si], 100.0 * ce_test_err[si]);
+           (unsigned long long)sd, core_clock_seconds() - t0, ce_train[si], 100.0 * ce_test_err[si]);
     if (si == 0) {
       double best = INFINITY;
       printf("  SGD lr grid (final train criterion):");
@@ -629,7 +625,7 @@ int repro_nghf(int argc, char **argv) {
   }
   int all = pass1a && pass1b && pass2 && (cfg.quick || pass3);
   printf("\n%s%s (%.0f s)\n", all ? "ALL PASS" : "SOME CRITERIA FAILED",
-         cfg.rho_solved ? " [variant --nghf-rho-solved]" : "", now_s() - t_start);
+         cfg.rho_solved ? " [variant --nghf-rho-solved]" : "", core_clock_seconds() - t_start);
   rc = all ? 0 : 1;
 
 out_free:

@@ -188,23 +188,27 @@ static void check_reset_determinism_(Checker *c) {
          !same_a ? "after another episode on the same instance" : "on a second instance");
 }
 
-/* Different seeds, different first observations. */
+/* Different seeds, different first observations. A task with a discrete observation space (a
+ * one-hot node, a dataset row) may repeat a first observation by chance, so the check fails only
+ * when every seed gives the same one: then the seed is not used. */
 static void check_seeds_differ_(Checker *c) {
   int n = c->a->obs_dim;
   size_t bytes = sizeof(float) * (size_t)n;
   for (int s = 0; s < N_DISTINCT_SEEDS; s++)
     env_reset(c->a, seed_(c, 200 + (uint64_t)s), c->init + (size_t)s * n);
-  int same_pairs = 0;
-  for (int i = 0; i < N_DISTINCT_SEEDS; i++)
-    for (int j = i + 1; j < N_DISTINCT_SEEDS; j++)
-      same_pairs += !memcmp(c->init + (size_t)i * n, c->init + (size_t)j * n, bytes);
-  if (same_pairs == 0)
+  int distinct = 0;
+  for (int i = 0; i < N_DISTINCT_SEEDS; i++) {
+    int seen = 0;
+    for (int j = 0; j < i && !seen; j++)
+      seen = !memcmp(c->init + (size_t)i * n, c->init + (size_t)j * n, bytes);
+    distinct += !seen;
+  }
+  if (distinct > 1)
     add_(c->rep, "seeds differ", ENV_CHECK_PASS, "%d seeds gave %d different observations",
-         N_DISTINCT_SEEDS, N_DISTINCT_SEEDS);
+         N_DISTINCT_SEEDS, distinct);
   else
     add_(c->rep, "seeds differ", ENV_CHECK_FAIL,
-         "%d of %d seed pairs gave identical first observations (is the seed used?)", same_pairs,
-         N_DISTINCT_SEEDS * (N_DISTINCT_SEEDS - 1) / 2);
+         "%d seeds all gave the same first observation (is the seed used?)", N_DISTINCT_SEEDS);
 }
 
 /* Random-action episodes: observations and rewards finite, no cut episodes, no core_malloc
