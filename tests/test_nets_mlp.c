@@ -328,6 +328,28 @@ static void test_blas_info(void **state) {
   if (getenv("OPENBLAS_CORETYPE") && getenv("OPENBLAS_CORETYPE")[0]) assert_null(s);
 }
 
+/* Parameter tensors: weight then bias per linear, gain then bias per layer norm; they tile the
+ * flat vector exactly. */
+static void test_param_segments(void **state) {
+  (void)state;
+  const NnLayerDesc d[] = {{.kind = NN_LINEAR, .out = 5}, {.kind = NN_LAYER_NORM},
+                           {.kind = NN_TANH}, {.kind = NN_LINEAR, .out = 2}};
+  NnMlp *net = nn_mlp_create(3, d, 4, 1, NULL);
+  assert_non_null(net);
+  size_t seg[8];
+  int n = nn_mlp_param_segments(net, seg, 8);
+  assert_int_equal(n, 6);
+  const size_t want[6] = {15, 5, 5, 5, 10, 2};
+  size_t total = 0;
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(seg[i], want[i]);
+    total += seg[i];
+  }
+  assert_int_equal(total, net->n_params);
+  assert_int_equal(nn_mlp_param_segments(net, seg, 2), 6); /* count even when cap is short */
+  nn_mlp_free(net);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_counts_and_describe),
@@ -337,6 +359,7 @@ int main(void) {
       cmocka_unit_test(test_init_distributions),
       cmocka_unit_test(test_batch_over_capacity_aborts),
       cmocka_unit_test(test_blas_info),
+      cmocka_unit_test(test_param_segments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

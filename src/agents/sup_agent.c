@@ -336,14 +336,10 @@ Agent *sup_agent_create(const AgentSettings *s, CoreErr *err) {
     core_err_prefix(err, "sup.opt: ");
     goto fail;
   }
-  /* tensor boundaries (weight, bias of each linear) for optimizers that work per tensor */
-  size_t seg[16];
-  int n_seg = 0;
-  for (int l = 0; l < sa->net->n_layers; l++)
-    if (sa->net->layers[l].kind == NN_LINEAR) {
-      seg[n_seg++] = (size_t)sa->net->layers[l].in * sa->net->layers[l].out;
-      seg[n_seg++] = (size_t)sa->net->layers[l].out;
-    }
+  /* tensor boundaries for optimizers that work per tensor */
+  size_t seg[32];
+  int n_seg = nn_mlp_param_segments(sa->net, seg, 32);
+  CORE_ASSERT(n_seg <= 32);
   if (opt_set_segments(sa->opt, seg, n_seg, err)) goto fail;
   core_rng_stream(&sa->data, (uint64_t)s->seed, CORE_RNG_DATA, 0);
   if (p->fdr) {

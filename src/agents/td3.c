@@ -127,6 +127,16 @@ Td3 *td3_create(const Td3Settings *s, const NetSettings *net, const OptSettings 
     core_err_prefix(err, "critic_opt: ");
     goto fail;
   }
+  /* tensor boundaries for per-tensor optimizers (A2Grad's switch): the actor's, then each
+   * critic head's in turn, as the heads sit one after the other in the critic buffer */
+  size_t seg[64];
+  int n_seg = nn_mlp_param_segments(t->actor, seg, 64);
+  CORE_ASSERT(n_seg <= 32);
+  if (opt_set_segments(t->actor_opt, seg, n_seg, err)) goto fail;
+  n_seg = 0;
+  for (int h = 0; h < t->n_heads; h++) n_seg += nn_mlp_param_segments(t->critic[h], seg + n_seg, 32);
+  CORE_ASSERT(n_seg <= 64);
+  if (opt_set_segments(t->critic_opt, seg, n_seg, err)) goto fail;
 
   /* minibatch scratch */
   ReplayBuffer dims = {.obs_dim = obs_dim, .act_dim = act_dim};

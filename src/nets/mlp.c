@@ -527,3 +527,17 @@ int nn_mlp_describe(const NnMlp *net, char *buf, size_t n) {
   if (d != stack) core_free(d);
   return len;
 }
+
+int nn_mlp_param_segments(const NnMlp *net, size_t *seg, int cap) {
+  int n = 0;
+  for (int l = 0; l < net->n_layers; l++) {
+    const NnLayer *L = &net->layers[l];
+    if (!L->n_params) continue;
+    size_t w = L->b_off - L->w_off;
+    if (n < cap) seg[n] = w;
+    n++;
+    if (n < cap) seg[n] = L->n_params - w;
+    n++;
+  }
+  return n;
+}

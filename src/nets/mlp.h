@@ -139,6 +139,11 @@ const float *nn_mlp_forward(NnMlp *net, const float *x, int batch);
  * (batch, in_dim) into dx when dx is not NULL (required with NN_BACKWARD_INPUT_ONLY). */
 void nn_mlp_backward(NnMlp *net, const float *dy, float *dx, unsigned flags);
 
+/* Lengths of the parameter tensors in storage order (each parameterised layer's weight then bias;
+ * layer norm: gain then bias), for optimizers that work per tensor. Writes at most cap lengths
+ * and returns how many there are. */
+int nn_mlp_param_segments(const NnMlp *net, size_t *seg, int cap);
+
 /* sgemm/sgemv FLOPs (2·M·N·K per product) of one pass at a batch size, by part. */
 typedef struct {
   double fwd;            /* forward products */
