@@ -51,7 +51,9 @@ expect_in "$TMP/out" "FP32: " "quick prints the FP32 error"
 expect_in "$TMP/out" "PTQ" "quick prints PTQ"
 n_crit=$(grep -cE ' (PASS|FAIL)$' "$TMP/out")
 [ "$n_crit" -ge 6 ] || fail "quick: $n_crit criterion lines, expected at least 6"
-if grep -qE ' FAIL$' "$TMP/out"; then fail "quick: a criterion failed: $(grep -E ' FAIL$' "$TMP/out")"; fi
+if grep -qE ' FAIL$' "$TMP/out"; then
+  fail "quick: a criterion failed: $(grep -E ' FAIL$' "$TMP/out")"
+fi
 
 if [ "$FAILS" -ne 0 ]; then
   echo "cli_repro_rq: $FAILS failure(s)"

@@ -498,7 +498,8 @@ static uint64_t structure_hash(const NnRqMlp *net) {
     size_t n = q < net->n_linear ? (size_t)net->width[q] * net->width[q + 1]
                                  : (size_t)net->batch * net->width[q - net->n_linear + 1];
     size_t st = nn_rq_tape_stride(net->slots[q]);
-    for (size_t e = 0; e < n; e++) h = (h ^ (uint64_t)(int64_t)net->tape[q][e * st]) * 1099511628211ull;
+    for (size_t e = 0; e < n; e++)
+      h = (h ^ (uint64_t)(int64_t)net->tape[q][e * st]) * 1099511628211ull;
   }
   for (int l = 0; l + 1 < net->n_linear; l++)
     for (int i = 0; i < net->batch * net->width[l + 1]; i++)
@@ -662,7 +663,8 @@ static void adam_step(float *p, const float *g, float *m, float *v, size_t n, si
 
 static void train(NnRqMlp *net, const float *x, const int *y, int steps, double lr,
                   double scale_lr, uint64_t seed) {
-  float *m = core_calloc(net->n_params, sizeof(float)), *v = core_calloc(net->n_params, sizeof(float));
+  float *m = core_calloc(net->n_params, sizeof(float));
+  float *v = core_calloc(net->n_params, sizeof(float));
   CoreRng rng, noise;
   core_rng_stream(&rng, seed, CORE_RNG_DATA, 0);
   core_rng_stream(&noise, seed, CORE_RNG_TEST, 2);

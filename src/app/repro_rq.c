@@ -41,7 +41,7 @@ typedef struct {
   /* thresholds: criterion 1 (test error over FP32, points; < 0 skips the width), criterion 2 */
   double margin[3];
   double ptq_gap;         /* 2/2: PTQ − RQ-ST >= this */
-  int full;               /* 1: 3a over every run and 3b judged; 0: 3a over the 2/2 runs, 3b shown */
+  int full;               /* 1: 3a over every run, 3b judged; 0: 3a over the 2/2 runs, 3b shown */
 } RqConfig;
 
 /* spec §1d */
@@ -79,10 +79,10 @@ static double test_error(NnRqMlp *net, RqData *d) {
 }
 
 /* Train for epochs in the net's mode: Adam at lr on the weights and biases, a second Adam at
- * scale_lr on the log-scales (log α, log σ); returns the last epoch's mean loss, or NAN with err
- * filled if an optimizer cannot be made. */
-static double train(NnRqMlp *net, RqData *d, int epochs, double lr, double scale_lr,
-                    uint64_t seed, int run, CoreErr *err) {
+ * scale_lr on the log-scales (log α, log σ). Writes the last epoch's mean loss into *loss;
+ * returns 0, or a negative code with err filled if an optimizer cannot be made. */
+static int train(NnRqMlp *net, RqData *d, int epochs, double lr, double scale_lr, uint64_t seed,
+                 int run, double *loss_out, CoreErr *err) {
   OptSettings os = opt_settings_default(OPT_ADAM);
   os.lr = lr;
   Opt *opt = opt_create(&os, net->n_weights, err);
@@ -90,7 +90,7 @@ static double train(NnRqMlp *net, RqData *d, int epochs, double lr, double scale
   Opt *opt_s = opt ? opt_create(&os, net->n_params - net->n_weights, err) : NULL;
   if (!opt_s) {
     opt_free(opt);
-    return NAN;
+    return err ? err->code : CORE_ERR_NOMEM;
   }
   CoreRng shuffle, noise;
   core_rng_stream(&shuffle, seed, CORE_RNG_DATA, (uint64_t)run);
@@ -115,7 +115,8 @@ static double train(NnRqMlp *net, RqData *d, int epochs, double lr, double scale
   }
   opt_free(opt);
   opt_free(opt_s);
-  return loss;
+  *loss_out = loss;
+  return CORE_OK;
 }
 
 /* ---------------------------------------------------------------- quantizer checks (crit. 4) */
@@ -207,7 +208,8 @@ static void quantizer_checks(RqChecks *c, uint64_t seed) {
             c->full_grid = INFINITY;
             continue;
           }
-          for (int i = 0; i < m; i++) c->full_grid = fmax(c->full_grid, fabs(pi[i] - full[i] / sum));
+          for (int i = 0; i < m; i++)
+            c->full_grid = fmax(c->full_grid, fabs(pi[i] - full[i] / sum));
         }
       }
     }
@@ -364,8 +366,8 @@ int repro_rq(int argc, char **argv) {
   core_rng_stream(&init, seed, CORE_RNG_INIT, 0);
   nn_rq_mlp_init(fp, &init);
   double t0 = now_s();
-  double fp_loss = train(fp, &d, fp_epochs, cfg->lr, scale_lr, seed, 0, &err);
-  if (isnan(fp_loss)) {
+  double fp_loss = 0;
+  if (train(fp, &d, fp_epochs, cfg->lr, scale_lr, seed, 0, &fp_loss, &err) < 0) {
     status = app_fail(&err);
     goto done;
   }
@@ -410,9 +412,8 @@ int repro_rq(int argc, char **argv) {
       t0 = now_s();
       nn_rq_mlp_set_mode(q, mode);
       r->epochs = ft_epochs > 0 ? ft_epochs : cfg->ft_epochs[bi];
-      r->loss = train(q, &d, r->epochs, b == 2 ? cfg->lr_2bit : cfg->lr, scale_lr, seed,
-                      1 + 2 * bi + m, &err);
-      if (isnan(r->loss)) {
+      if (train(q, &d, r->epochs, b == 2 ? cfg->lr_2bit : cfg->lr, scale_lr, seed,
+                1 + 2 * bi + m, &r->loss, &err) < 0) {
         core_free(calib);
         status = app_fail(&err);
         goto done;
@@ -457,9 +458,9 @@ int repro_rq(int argc, char **argv) {
       char name[32];
       snprintf(name, sizeof name, "%s %d/%d", m ? "RQ-ST" : "RQ", cfg->bits[bi], cfg->bits[bi]);
       printf("  %-10s %6d %8.2f%% %10.4f %6.3f..%-6.3f (%d/%d down)   %5.3f..%-7.3f  %6.3f -> "
-             "%-10.3f %6.3f; %-10.3f %6.0f\n", name, r->epochs, r->err, r->loss, r->sig_lo, r->sig_hi, r->sig_down,
-             r->n_quant, r->alw_lo, r->alw_hi, r->share0, r->share1, r->in_range, r->share_in,
-             r->secs);
+             "%-10.3f %6.3f; %-10.3f %6.0f\n", name, r->epochs, r->err, r->loss, r->sig_lo, r->sig_hi,
+             r->sig_down, r->n_quant, r->alw_lo, r->alw_hi, r->share0, r->share1, r->in_range,
+             r->share_in, r->secs);
     }
   printf("paper (LeNet-5 on MNIST, Table 1, test error %%): FP32 0.64; RQ 0.55/0.58/0.76, "
          "RQ-ST 0.56/0.61/0.63 at 8/4/2 bits\n");

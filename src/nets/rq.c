@@ -22,7 +22,7 @@
 
 const char *const nn_rq_mode_names[] = {"off", "rq", "rq-st", "round"};
 
-/* Tape layout of one element (stride 3·slots + 4): header, then z (slots), r (slots), d (slots+1). */
+/* Tape of one element (stride 3·slots + 4): header, then z (slots), r (slots), d (slots + 1). */
 enum { TAPE_KLO = 0, TAPE_M, TAPE_CLIP, TAPE_HDR };
 
 NnRqSpec nn_rq_spec_default(int bits, int is_signed) {
@@ -259,7 +259,8 @@ void nn_rq_forward(const NnRqSpec *s, int mode, double alpha, double sigma, floa
       te[TAPE_HDR + i] = (float)td[TAPE_HDR + i];
       te[TAPE_HDR + slots + i] = (float)td[TAPE_HDR + slots + i];
     }
-    for (int j = 0; j <= mm; j++) te[TAPE_HDR + 2 * slots + j] = (float)td[TAPE_HDR + 2 * slots + j];
+    for (int j = 0; j <= mm; j++)
+      te[TAPE_HDR + 2 * slots + j] = (float)td[TAPE_HDR + 2 * slots + j];
     y[e] = (float)v;
   }
 }
@@ -296,6 +297,7 @@ double nn_rq_grid_share(const NnRqSpec *s, double alpha, const float *x, size_t 
   if (n == 0) return 0.0;
   int kmin = nn_rq_kmin(s), kmax = nn_rq_kmax(s);
   size_t near = 0;
-  for (size_t e = 0; e < n; e++) near += fabs(x[e] - round_elem(x[e], alpha, kmin, kmax)) <= frac * alpha;
+  for (size_t e = 0; e < n; e++)
+    near += fabs(x[e] - round_elem(x[e], alpha, kmin, kmax)) <= frac * alpha;
   return (double)near / (double)n;
 }

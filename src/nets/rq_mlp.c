@@ -257,7 +257,7 @@ double nn_rq_mlp_weight_share(const NnRqMlp *net, double frac) {
 
 /* ---------------------------------------------------------------- forward / backward */
 
-/* Quantize n elements x into y with quantizer q in the net's mode, recording what backward needs. */
+/* Quantize n elements x into y with quantizer q in the net's mode; keeps what backward needs. */
 static void quantize(NnRqMlp *net, int q, float *y, const float *x, size_t n, CoreRng *rng) {
   const NnRqSpec *s = nn_rq_mlp_spec(net, q);
   double a, sg;
