@@ -55,5 +55,20 @@ if [ -s r/t1/progress.csv ] && [ "$(curve r/t1)" = "$(curve r/t2)" ] && cmp -s r
   ok "cemtd3: 1 and 2 threads give identical results"
 else bad "cemtd3: thread count changed the results"; fi
 
+# a real SIGINT mid-run: checkpoint, exit 130, and the run resumes to completion
+cat > long.json <<JSON
+{ "env": "Pendulum-v1", "method": "td3", "total_steps": 200000, "eval_period": 400, "eval_episodes": 1,
+  "net": { "hidden1": 16, "hidden2": 16 }, "td3": { "start_steps": 400, "buffer_size": 5000, "batch_size": 32 } }
+JSON
+"$CEMRL" train long.json --quiet --out r --name sig > /dev/null 2> err.txt &
+pid=$!
+for _ in $(seq 100); do [ -s r/sig/progress.csv ] && [ "$(wc -l < r/sig/progress.csv)" -ge 3 ] && break; sleep 0.1; done
+kill -INT $pid; wait $pid; st=$?
+if [ $st = 130 ] && [ -s r/sig/checkpoint.ckpt ] && grep -q "interrupted at step" err.txt; then
+  ok "SIGINT writes a checkpoint and exits 130"
+else bad "SIGINT: status $st, $(cat err.txt)"; fi
+"$CEMRL" train --resume r/sig --steps 4000 --quiet > /dev/null 2>&1 && [ "$(tail -1 r/sig/progress.csv | cut -d, -f1)" = 4000 ] \
+  && ok "the interrupted run resumes to its (extended) budget" || bad "resume after SIGINT"
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
