@@ -219,8 +219,7 @@ static void test_bad_settings(void **state) {
 static void test_trainer(void **state) {
   (void)state;
   char dir[64];
-  snprintf(dir, sizeof dir, "/tmp/cemrl_sup_run_XXXXXX");
-  assert_non_null(mkdtemp(dir));
+  assert_non_null(test_make_tmpdir(dir, sizeof dir, "sup_run"));
   AgentSettings s = regress_settings();
   s.total_steps = 3 * 2000;
   TrainOpts o = {.run_dir = dir, .progress_tty = 0, .progress_out = fopen("/dev/null", "w")};

@@ -174,8 +174,7 @@ static const double FOCAL_PER_HALF_H = 1.0 / 0.41421356237309503;   /* 1 / tan(2
 
 static int setup_(void **state) {
   (void)state;
-  snprintf(g_tmp, sizeof g_tmp, "/tmp/cemrl_view_XXXXXX");
-  if (!mkdtemp(g_tmp)) return -1;
+  if (!test_make_tmpdir(g_tmp, sizeof g_tmp, "view")) return -1;
   char out[4096];
   int rc = run_(out, sizeof out, "%s record --help", bin_());
   g_has_viewer = rc == 0;

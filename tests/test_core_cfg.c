@@ -279,8 +279,8 @@ static void test_resolved_round_trip(void **state) {
   CoreErr err;
   const char *sets[] = {"sigma=0.1", "td3.lr=0.30000000000000004"};
   assert_int_equal(core_cfg_load_file_set(run_fields, &a, path, sets, 2, &err), CORE_OK);
-  char tmpl[] = "/tmp/cemrl_cfg_XXXXXX";
-  assert_non_null(mkdtemp(tmpl));
+  char tmpl[256];
+  assert_non_null(test_make_tmpdir(tmpl, sizeof tmpl, "cfg"));
   char out[1100];
   snprintf(out, sizeof out, "%s/config.resolved.json", tmpl);
   assert_int_equal(core_cfg_write_json(run_fields, &a, out, &err), CORE_OK);

@@ -25,9 +25,7 @@ static char tmp_dir[256];
 
 static int group_setup(void **state) {
   (void)state;
-  const char *base = getenv("TMPDIR");
-  snprintf(tmp_dir, sizeof tmp_dir, "%s/cemrl_ckpt_XXXXXX", base && *base ? base : "/tmp");
-  return mkdtemp(tmp_dir) ? 0 : -1;
+  return test_make_tmpdir(tmp_dir, sizeof tmp_dir, "ckpt") ? 0 : -1;
 }
 
 static int group_teardown(void **state) {

@@ -26,8 +26,7 @@ static char tmp_root[256];
 
 static int setup_tmp(void **state) {
   (void)state;
-  snprintf(tmp_root, sizeof tmp_root, "/tmp/cemrl_run_XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
+  return test_make_tmpdir(tmp_root, sizeof tmp_root, "run") ? 0 : -1;
 }
 
 static int teardown_tmp(void **state) {

@@ -896,8 +896,8 @@ static void write_file(const char *path, const char *text) {
  * MuJoCo's MUJOCO_LOG.TXT in the working directory. */
 static void test_bad_model_file(void **state) {
   (void)state;
-  char dir[] = "/tmp/cemrl_mjbad_XXXXXX", path[256], cwd[4096];
-  assert_non_null(mkdtemp(dir));
+  char dir[256], path[512], cwd[4096];
+  assert_non_null(test_make_tmpdir(dir, sizeof dir, "mjbad"));
   assert_non_null(getcwd(cwd, sizeof cwd));
   assert_int_equal(chdir(dir), 0);
   setenv("CEMRL_MODEL_DIR", dir, 1);

@@ -24,8 +24,7 @@ static char tmpdir[64];
 
 static int setup_dir(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/cemrl_sup_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return test_make_tmpdir(tmpdir, sizeof tmpdir, "sup") ? 0 : -1;
 }
 
 static int teardown_dir(void **state) {

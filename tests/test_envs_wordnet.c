@@ -120,9 +120,7 @@ static size_t g_data_len;
 
 static int setup_fixture(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/cemrl_wn_XXXXXX");
-  if (!mkdtemp(g_dir)) return -1;
-  return 0;
+  return test_make_tmpdir(g_dir, sizeof g_dir, "wn") ? 0 : -1;
 }
 
 static int teardown_fixture(void **state) {

@@ -39,4 +39,13 @@ static inline const char *test_data_path(char *buf, size_t n, const char *rel) {
   return buf;
 }
 
+/* Make a fresh directory $TMPDIR/cemrl_<tag>_XXXXXX (TMPDIR defaults to /tmp) in buf; returns buf,
+ * or NULL if it could not be made. */
+static inline char *test_make_tmpdir(char *buf, size_t n, const char *tag) {
+  const char *base = getenv("TMPDIR");
+  int w = snprintf(buf, n, "%s/cemrl_%s_XXXXXX", base && *base ? base : "/tmp", tag);
+  if (w < 0 || (size_t)w >= n) return NULL;
+  return mkdtemp(buf);
+}
+
 #endif

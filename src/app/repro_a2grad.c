@@ -55,7 +55,8 @@ static int a2_run(const SupTask *t, const A2Setup *st, A2Run *r, CoreErr *err) {
   int rc = o && perm ? repro_opt_buf_init(&buf, t, net->max_batch, err) : CORE_ERR_NOMEM;
   if (rc == 0 && r->s.kind == OPT_A2GRAD) {
     size_t seg[4];
-    int ns = repro_opt_segments(net, seg, 4);
+    int ns = nn_mlp_param_segments(net, seg, 4);
+    CORE_ASSERT(ns <= 4);
     rc = opt_set_segments(o, seg, ns, err);
   }
   if (rc < 0) {

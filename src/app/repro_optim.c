@@ -71,19 +71,6 @@ NnMlp *repro_opt_mlp(int in, const int *hidden, int n_hidden, int out, int max_b
 }
 
 
-int repro_opt_segments(const NnMlp *net, size_t *seg, int cap) {
-  int n = 0;
-  for (int l = 0; l < net->n_layers; l++) {
-    const NnLayer *L = &net->layers[l];
-    if (L->kind != NN_LINEAR) continue;
-    CORE_ASSERT(n + 2 <= cap);
-    seg[n++] = (size_t)L->out * (size_t)L->in;
-    seg[n++] = (size_t)L->out;
-  }
-  return n;
-}
-
-
 int repro_opt_buf_init(ReproOptBuf *b, const SupTask *t, int max_batch, CoreErr *err) {
   b->x = core_malloc((size_t)max_batch * t->in_dim * sizeof(float));
   b->y = core_malloc((size_t)max_batch * t->y_dim * sizeof(float));

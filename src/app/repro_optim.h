@@ -33,10 +33,6 @@ SupTask *repro_opt_fmnist(int64_t n_train, int64_t n_test, CoreErr *err);
 NnMlp *repro_opt_mlp(int in, const int *hidden, int n_hidden, int out, int max_batch, int zero_init,
                      uint64_t seed, CoreErr *err);
 
-/* The tensor lengths of a network's flat vector (each linear's weight, then its bias) into
- * seg (cap); returns their number. */
-int repro_opt_segments(const NnMlp *net, size_t *seg, int cap);
-
 /* Scratch for batches of up to max_batch rows of a task. */
 typedef struct {
   float *x;                /* (max_batch, in_dim) */
