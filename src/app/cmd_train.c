@@ -63,6 +63,8 @@ static int write_meta(const CoreRunDir *rd, const AgentSettings *s, int resumed,
 int cmd_train(int argc, char **argv) {
   const char *config = NULL, *out_root = "runs", *name = NULL, *resume = NULL;
   const char *sets[MAX_SETS];
+  static const struct { const char *flag, *key; } shorthand[3] = {
+      {"--seed", "seed"}, {"--steps", "total_steps"}, {"--threads", "threads"}};
   char set_buf[3][64];
   int n_sets = 0, quiet = 0;
   long long stop_after = 0;
@@ -77,14 +79,15 @@ int cmd_train(int argc, char **argv) {
                       !strcmp(a, "--resume") || !strcmp(a, "--stop-after-evals");
     if (takes_value && i + 1 >= argc) return app_usage_error("train", "%s needs a value", a);
     if (n_sets >= MAX_SETS - 3) return app_usage_error("train", "too many --set options");
-    if (!strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--threads")) {
-      const char *key = a[2] == 's' && a[3] == 'e' ? "seed" : a[3] == 't' ? "total_steps" : "threads";
-      int slot = key[0] == 's' ? 0 : key[0] == 't' && key[1] == 'o' ? 1 : 2;
+    int slot = -1;  /* --seed, --steps and --threads are shorthands for --set KEY=N */
+    for (int k = 0; k < 3; k++)
+      if (!strcmp(a, shorthand[k].flag)) slot = k;
+    if (slot >= 0) {
       char *end;
       strtoll(argv[i + 1], &end, 10);
       if (!*argv[i + 1] || *end)
         return app_usage_error("train", "%s: '%s' is not an integer", a, argv[i + 1]);
-      snprintf(set_buf[slot], sizeof set_buf[slot], "%s=%s", key, argv[++i]);
+      snprintf(set_buf[slot], sizeof set_buf[slot], "%s=%s", shorthand[slot].key, argv[++i]);
       sets[n_sets++] = set_buf[slot];
     } else if (!strcmp(a, "--set")) {
       if (!strchr(argv[i + 1], '='))
