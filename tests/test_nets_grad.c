@@ -325,6 +325,31 @@ static void test_backward_accumulates(void **state) {
   fixture_free(&f);
 }
 
+/* NN_BACKWARD_OVERWRITE gives the bits of zero_grad + backward, whatever the buffer held, for a
+ * batch (sgemm with beta 0) and a single row (sger); layer norm's gain and bias included. */
+static void test_backward_overwrite(void **state) {
+  (void)state;
+  for (int B = 1; B <= 5; B += 4) {
+    Fixture f = fixture_make(B);
+    size_t n = f.net->n_params, nx = (size_t)B * 9;
+    float *g = core_malloc(n * sizeof(float));
+    float dx_ref[8 * 9], dx[8 * 9];
+    nn_mlp_zero_grad(f.net);
+    nn_mlp_forward(f.net, f.x, B);
+    nn_mlp_backward(f.net, f.dy, dx_ref, 0);
+    memcpy(g, f.net->grads, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) f.net->grads[i] = (i % 2) ? 123.0f : NAN;
+    nn_mlp_backward(f.net, f.dy, dx, NN_BACKWARD_OVERWRITE);
+    for (size_t i = 0; i < n; i++) assert_true(f.net->grads[i] == g[i]);
+    for (size_t i = 0; i < nx; i++) assert_true(dx[i] == dx_ref[i]);
+    /* and the next plain call adds on top (row-wise sums round differently: near, not equal) */
+    nn_mlp_backward(f.net, f.dy, NULL, 0);
+    for (size_t i = 0; i < n; i++) assert_near(f.net->grads[i], 2.0 * g[i], 1e-6 * (1 + fabs(g[i])));
+    core_free(g);
+    fixture_free(&f);
+  }
+}
+
 static void test_backward_input_only(void **state) {
   (void)state;
   Fixture f = fixture_make(6);
@@ -402,6 +427,7 @@ int main(void) {
       cmocka_unit_test(test_grad_softmax_xent),
       cmocka_unit_test(test_softmax_xent_stable),
       cmocka_unit_test(test_backward_accumulates),
+      cmocka_unit_test(test_backward_overwrite),
       cmocka_unit_test(test_backward_input_only),
       cmocka_unit_test(test_batch_one_matches_batch),
       cmocka_unit_test(test_no_allocation_in_passes),

@@ -237,9 +237,9 @@ double td3_critic_update_batch(Td3 *t, const ReplayBatch *b, const float *noise)
   float gamma = (float)t->s.discount;
   for (int r = 0; r < B; r++) t->y[r] = b->rew[r] + b->not_done[r] * gamma * t->qmin[r];
 
-  /* loss = sum_h MSE(Q_h(s, a), y); the heads' gradients land in one buffer */
+  /* loss = sum_h MSE(Q_h(s, a), y); the heads' gradients land in disjoint parts of one buffer,
+   * each written whole by its head's backward */
   concat_rows(t->sa, b->obs, b->act, B, O, A);
-  memset(t->critic_grads, 0, t->critic_n * sizeof(float));
   double loss = 0.0;
   for (int h = 0; h < t->n_heads; h++) {
     const float *q = nn_mlp_forward(t->critic[h], t->sa, B);
@@ -249,7 +249,7 @@ double td3_critic_update_batch(Td3 *t, const ReplayBatch *b, const float *noise)
       t->q_mean = s / B;
     }
     loss += nn_loss_mse(q, t->y, B, 1, t->dq);
-    nn_mlp_backward(t->critic[h], t->dq, NULL, 0);
+    nn_mlp_backward(t->critic[h], t->dq, NULL, NN_BACKWARD_OVERWRITE);
   }
   opt_step(t->critic_opt, t->critic_params, t->critic_grads);
   t->critic_updates++;
@@ -286,8 +286,7 @@ double td3_actor_update_batch(Td3 *t, const ReplayBatch *b) {
   nn_mlp_backward(t->critic[0], t->dq, t->dsa, NN_BACKWARD_INPUT_ONLY);
   for (int r = 0; r < B; r++)
     memcpy(t->da + (size_t)r * A, t->dsa + (size_t)r * D + O, (size_t)A * sizeof(float));
-  nn_mlp_zero_grad(t->actor);
-  nn_mlp_backward(t->actor, t->da, NULL, 0);
+  nn_mlp_backward(t->actor, t->da, NULL, NN_BACKWARD_OVERWRITE);
   opt_step(t->actor_opt, t->actor->params, t->actor->grads);
   t->actor_updates++;
   t->actor_loss = loss;
@@ -302,24 +301,24 @@ double td3_actor_update(Td3 *t, const ReplayBuffer *rb, CoreRng *rng) {
 
 /* ---------------------------------------------------------------- targets, actor state */
 
-/* 8 floats at a time through GCC vector extensions, with an AVX2 clone chosen at load time (as
- * nets/ew.c does): -O2 alone leaves the loop scalar. Contraction is off in ISO C mode, so every
- * clone and the scalar tail give the same bits as a * src + b * dst element by element. */
+/* 16 floats at a time through GCC vector extensions, with AVX-512 and AVX2 clones chosen at load
+ * time (as nets/ew.c does): -O2 alone leaves the loop scalar. Contraction is off in ISO C mode,
+ * so every clone and the scalar tail give the same bits as a * src + b * dst element by element. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(CEMRL_NO_CLONES)
-#define TD3_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define TD3_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TD3_CLONES
 #endif
 
-typedef float Td3V8 __attribute__((vector_size(32)));
+typedef float Td3V16 __attribute__((vector_size(64)));
 
 TD3_CLONES void td3_soft_update(float *dst, const float *src, size_t n, double tau) {
   /* PyTorch: target.copy_(tau * param + (1 - tau) * target), scalars cast to float */
   float a = (float)tau, b = (float)(1.0 - tau);
-  Td3V8 va = {a, a, a, a, a, a, a, a}, vb = {b, b, b, b, b, b, b, b};
+  Td3V16 va = (Td3V16){0} + a, vb = (Td3V16){0} + b;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    Td3V8 x, y;
+  for (; i + 16 <= n; i += 16) {
+    Td3V16 x, y;
     memcpy(&x, src + i, sizeof x);
     memcpy(&y, dst + i, sizeof y);
     y = va * x + vb * y;

@@ -185,11 +185,10 @@ static void critic_update(void *ctx) {
   for (int b = 0; b < BATCH; b++)
     L->y[b] = L->r[b] + 0.99f * (1.0f - L->d[b]) * (q1[b] < q2[b] ? q1[b] : q2[b]);
   concat_sa(L->sa, L->s, L->a);
-  memset(L->qg, 0, 2 * L->nq * sizeof(float));
   for (int h = 0; h < 2; h++) {
     const float *q = nn_mlp_forward(L->q[h], L->sa, BATCH);
     nn_loss_mse(q, L->y, BATCH, 1, L->dq);
-    nn_mlp_backward(L->q[h], L->dq, NULL, 0);
+    nn_mlp_backward(L->q[h], L->dq, NULL, NN_BACKWARD_OVERWRITE);
   }
   opt_step(L->opt_critic, L->qp, L->qg);
   soft_update(L->qtp, L->qp, 2 * L->nq, 0.005f);
@@ -206,8 +205,7 @@ static void actor_update(void *ctx) {
   nn_mlp_backward(L->q[0], L->dq, L->dsa, NN_BACKWARD_INPUT_ONLY);
   for (int b = 0; b < BATCH; b++)
     memcpy(L->da + b * A_DIM, L->dsa + b * Q_IN + S_DIM, A_DIM * sizeof(float));
-  nn_mlp_zero_grad(L->actor);
-  nn_mlp_backward(L->actor, L->da, NULL, 0);
+  nn_mlp_backward(L->actor, L->da, NULL, NN_BACKWARD_OVERWRITE);
   opt_step(L->opt_actor, L->actor->params, L->actor->grads);
   soft_update(L->actor_t->params, L->actor->params, L->na, 0.005f);
 }

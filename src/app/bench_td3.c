@@ -50,7 +50,27 @@ typedef struct {
   int blas_threads;
   int cpu;                   /* ratios from CPU-time rates (a loaded machine) */
   double torch_td3, torch_critic, torch_actor, torch_infer;   /* same-machine, 0 = not given */
+  unsigned only;             /* bit set of workloads to run (ONLY_*) */
 } Td3BenchOpts;
+
+/* --only names, in the order of the table's rows */
+enum { ONLY_TD3 = 1, ONLY_CRITIC = 2, ONLY_ACTOR = 4, ONLY_INFER = 8, ONLY_RELU = 16 };
+static const char *const only_names[] = {"td3", "critic", "actor", "infer", "relu"};
+
+/* Parses a comma list of only_names into a bit set; 0 on an unknown name. */
+static unsigned parse_only(const char *v) {
+  unsigned set = 0;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", v);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    unsigned bit = 0;
+    for (unsigned k = 0; k < sizeof only_names / sizeof only_names[0]; k++)
+      if (!strcmp(tok, only_names[k])) bit = 1u << k;
+    if (!bit) return 0;
+    set |= bit;
+  }
+  return set;
+}
 
 
 static double cpu_s(void) {
@@ -196,7 +216,7 @@ static int usage(FILE *f) {
           "usage: cemrl bench td3 [--seconds S] [--repeats R] [--buffer N] [--batch B]\n"
           "                       [--hidden H1,H2] [--blas-threads T] [--cpu]\n"
           "                       [--torch-td3 IT_S] [--torch-critic U_S] [--torch-actor U_S]\n"
-          "                       [--torch-infer US]\n\n"
+          "                       [--torch-infer US] [--only LIST]\n\n"
           "TD3 learner speed at HalfCheetah sizes (obs 17, act 6) vs PyTorch and the sgemm bound\n"
           "of shared/bench/README.md (measured on a Zen 3 machine).\n\n"
           "  --seconds S      length of each timed run (default 2)\n"
@@ -205,6 +225,8 @@ static int usage(FILE *f) {
           "  --batch B        minibatch rows (default 100)\n"
           "  --hidden H1,H2   hidden sizes (default 400,300)\n"
           "  --blas-threads T OpenBLAS threads (default 1)\n"
+          "  --only LIST      rows to run, comma-separated from td3,critic,actor,infer,relu\n"
+          "                   (default all)\n"
           "  --cpu            ratios from CPU-time rates instead of wall clock (for a loaded\n"
           "                   machine; pair with the CPU-time column of torch_td3.py)\n"
           "  --torch-*        PyTorch figures measured on THIS machine (bench/torch_td3.py):\n"
@@ -225,7 +247,7 @@ static int parse_pos(const char *flag, const char *v, double lo, double hi, doub
 
 int bench_td3(int argc, char **argv) {
   Td3BenchOpts o = {.seconds = 2.0, .repeats = 5, .buffer = 1000000, .batch = 100, .h1 = 400,
-                    .h2 = 300, .blas_threads = 1};
+                    .h2 = 300, .blas_threads = 1, .only = ~0u};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
@@ -250,6 +272,10 @@ int bench_td3(int argc, char **argv) {
     } else if (!strcmp(a, "--hidden")) {
       if (sscanf(v, "%d,%d", &o.h1, &o.h2) != 2 || o.h1 < 1 || o.h2 < 1)
         return app_usage_error("bench td3", "--hidden '%s': want H1,H2 (e.g. 400,300)", v);
+    } else if (!strcmp(a, "--only")) {
+      if (!(o.only = parse_only(v)))
+        return app_usage_error("bench td3", "--only '%s': want a comma list of td3, critic, "
+                               "actor, infer, relu", v);
     } else if (!strcmp(a, "--torch-td3")) {
       rc = parse_pos(a, v, 1e-6, 1e9, &o.torch_td3);
     } else if (!strcmp(a, "--torch-critic")) {
@@ -307,33 +333,43 @@ int bench_td3(int argc, char **argv) {
     return app_fail(&err);
   }
   update_flops(b.t, &fc, &fa);
-  double td3 = measure(&b, W_TD3, &o, &cpu_rate);
-  row("TD3 it, tanh/leaky (CEM-RL)", "it/s", td3, cpu_rate, o.cpu ? cpu_rate : td3, REF_TORCH_TD3,
-      REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
-  double crit = measure(&b, W_CRITIC, &o, &cpu_rate);
-  row("CEM-RL critic update", "/s", crit, cpu_rate, o.cpu ? cpu_rate : crit, REF_TORCH_CRITIC,
-      REF_BOUND_CRITIC, o.torch_critic, fc);
-  double act = measure(&b, W_ACTOR, &o, &cpu_rate);
-  row("CEM-RL actor update", "/s", act, cpu_rate, o.cpu ? cpu_rate : act, REF_TORCH_ACTOR,
-      REF_BOUND_ACTOR, o.torch_actor, fa);
-  double calls = measure(&b, W_INFER, &o, &cpu_rate);
-  double us = 1e6 / calls, rus = 1e6 / (o.cpu ? cpu_rate : calls);
-  printf("%-30s %9.2f %-5s %9.2f  %8.1f %6.1fx  %7s %5s  %6s", "actor inference, 1 obs", us,
-         "us", 1e6 / cpu_rate, REF_TORCH_SELECT_US, REF_TORCH_SELECT_US / rus, "-", "-", "-");
-  if (o.torch_infer > 0) printf("  %8.1f %6.1fx", o.torch_infer, o.torch_infer / rus);
-  printf("\n%-30s %9s %-5s %9s  %8.1f %6.1fx   (PyTorch actor under no_grad)\n", "", "", "", "",
-         REF_TORCH_NOGRAD_US, REF_TORCH_NOGRAD_US / rus);
+  if (o.only & ONLY_TD3) {
+    double td3 = measure(&b, W_TD3, &o, &cpu_rate);
+    row("TD3 it, tanh/leaky (CEM-RL)", "it/s", td3, cpu_rate, o.cpu ? cpu_rate : td3,
+        REF_TORCH_TD3, REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
+  }
+  if (o.only & ONLY_CRITIC) {
+    double crit = measure(&b, W_CRITIC, &o, &cpu_rate);
+    row("CEM-RL critic update", "/s", crit, cpu_rate, o.cpu ? cpu_rate : crit, REF_TORCH_CRITIC,
+        REF_BOUND_CRITIC, o.torch_critic, fc);
+  }
+  if (o.only & ONLY_ACTOR) {
+    double act = measure(&b, W_ACTOR, &o, &cpu_rate);
+    row("CEM-RL actor update", "/s", act, cpu_rate, o.cpu ? cpu_rate : act, REF_TORCH_ACTOR,
+        REF_BOUND_ACTOR, o.torch_actor, fa);
+  }
+  if (o.only & ONLY_INFER) {
+    double calls = measure(&b, W_INFER, &o, &cpu_rate);
+    double us = 1e6 / calls, rus = 1e6 / (o.cpu ? cpu_rate : calls);
+    printf("%-30s %9.2f %-5s %9.2f  %8.1f %6.1fx  %7s %5s  %6s", "actor inference, 1 obs", us,
+           "us", 1e6 / cpu_rate, REF_TORCH_SELECT_US, REF_TORCH_SELECT_US / rus, "-", "-", "-");
+    if (o.torch_infer > 0) printf("  %8.1f %6.1fx", o.torch_infer, o.torch_infer / rus);
+    printf("\n%-30s %9s %-5s %9s  %8.1f %6.1fx   (PyTorch actor under no_grad)\n", "", "", "", "",
+           REF_TORCH_NOGRAD_US, REF_TORCH_NOGRAD_US / rus);
+  }
   td3_free(b.t);
 
-  b.t = make_learner(&o, 1, &err);
-  if (!b.t) {
-    rb_free(b.rb);
-    return app_fail(&err);
+  if (o.only & ONLY_RELU) {
+    b.t = make_learner(&o, 1, &err);
+    if (!b.t) {
+      rb_free(b.rb);
+      return app_fail(&err);
+    }
+    double td3r = measure(&b, W_TD3, &o, &cpu_rate);
+    row("TD3 it, ReLU (TD3 paper nets)", "it/s", td3r, cpu_rate, o.cpu ? cpu_rate : td3r,
+        REF_TORCH_TD3, REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
+    td3_free(b.t);
   }
-  double td3r = measure(&b, W_TD3, &o, &cpu_rate);
-  row("TD3 it, ReLU (TD3 paper nets)", "it/s", td3r, cpu_rate, o.cpu ? cpu_rate : td3r,
-      REF_TORCH_TD3, REF_BOUND_TD3, o.torch_td3, fc + 0.5 * fa);
-  td3_free(b.t);
   rb_free(b.rb);
 
   printf("\n* PyTorch 1.13.1 (1 thread) and the C sgemm bound from shared/bench/README.md, "

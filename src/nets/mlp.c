@@ -319,22 +319,22 @@ const float *nn_mlp_forward(NnMlp *net, const float *x, int batch) {
 
 /* ---------------------------------------------------------------- backward */
 
-/* dW += dYᵀ·X, db += column sums of dY (when grads), dX = dY·W (when dx). */
+/* dW += dYᵀ·X and db += column sums of dY (when grads; = instead of += when overwrite),
+ * dX = dY·W (when dx). Overwriting spares the caller a zeroing pass and the GEMM a read of dW. */
 static void linear_backward(const NnLayer *L, const float *params, float *grads,
                             const float *restrict x, const float *restrict dy, float *restrict dx,
-                            int B) {
+                            int B, int overwrite) {
   const float *W = params + L->w_off;
   if (grads) {
     float *dW = grads + L->w_off, *db = grads + L->b_off;
-    if (B == 1)
+    if (B == 1) {
+      if (overwrite) memset(dW, 0, (size_t)L->out * (size_t)L->in * sizeof(float));
       cblas_sger(CblasRowMajor, L->out, L->in, 1.0f, dy, 1, x, 1, dW, L->in);
-    else
+    } else {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, B, 1.0f, dy, L->out, x,
-                  L->in, 1.0f, dW, L->in);
-    for (int r = 0; r < B; r++) {
-      const float *dyr = dy + (size_t)r * L->out;
-      for (int j = 0; j < L->out; j++) db[j] += dyr[j];
+                  L->in, overwrite ? 0.0f : 1.0f, dW, L->in);
     }
+    nn_ew_sum_rows(db, dy, B, L->out, overwrite);
   }
   if (dx) {
     if (B == 1)
@@ -349,8 +349,12 @@ static void linear_backward(const NnLayer *L, const float *params, float *grads,
  * dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)); dgain += Σ_rows dy·x̂, dbias += Σ_rows dy. */
 static void layer_norm_backward(const NnLayer *L, const float *params, float *grads,
                                 const float *restrict x, const float *restrict dy,
-                                float *restrict dx, int B, int max_batch) {
+                                float *restrict dx, int B, int max_batch, int overwrite) {
   const float *g = params + L->w_off;
+  if (grads && overwrite) {
+    memset(grads + L->w_off, 0, (size_t)L->in * sizeof(float));
+    memset(grads + L->b_off, 0, (size_t)L->in * sizeof(float));
+  }
   const float *mean = L->stats, *rstd = L->stats + max_batch;
   int w = L->in;
   for (int r = 0; r < B; r++) {
@@ -381,15 +385,15 @@ static void layer_norm_backward(const NnLayer *L, const float *params, float *gr
  * input gradient; grads NULL when parameter gradients are not wanted. */
 static void layer_backward(const NnMlp *net, const NnLayer *L, float *grads,
                            const float *restrict x, const float *restrict y,
-                           const float *restrict dy, float *restrict dx, int B) {
+                           const float *restrict dy, float *restrict dx, int B, int overwrite) {
   size_t n = (size_t)B * (size_t)L->out;
   float a = L->alpha;
   if (L->kind == NN_LINEAR) {
-    linear_backward(L, net->params, grads, x, dy, dx, B);
+    linear_backward(L, net->params, grads, x, dy, dx, B, overwrite);
     return;
   }
   if (L->kind == NN_LAYER_NORM) {
-    layer_norm_backward(L, net->params, grads, x, dy, dx, B, net->max_batch);
+    layer_norm_backward(L, net->params, grads, x, dy, dx, B, net->max_batch, overwrite);
     return;
   }
   if (!dx) return;
@@ -426,6 +430,7 @@ static void layer_backward(const NnMlp *net, const NnLayer *L, float *grads,
 
 void nn_mlp_backward(NnMlp *net, const float *dy, float *dx, unsigned flags) {
   int input_only = (flags & NN_BACKWARD_INPUT_ONLY) != 0;
+  int overwrite = (flags & NN_BACKWARD_OVERWRITE) != 0;
   CORE_ASSERT(net->batch >= 1);
   CORE_ASSERT(!input_only || dx);
   int B = net->batch;
@@ -445,7 +450,8 @@ void nn_mlp_backward(NnMlp *net, const float *dy, float *dx, unsigned flags) {
   for (int l = net->n_layers - 1; l >= lowest; l--) {
     /* the layer's input gradient: dx for layer 0, else the scratch buffer not holding cur */
     float *out = l == 0 ? dx : (l == lowest ? NULL : net->dbuf[t]);
-    layer_backward(net, &net->layers[l], grads, net->act[l], net->act[l + 1], cur, out, B);
+    layer_backward(net, &net->layers[l], grads, net->act[l], net->act[l + 1], cur, out, B,
+                   overwrite);
     cur = out;
     t ^= 1;
   }

@@ -11,7 +11,8 @@
  * for max_batch at create time, and a larger batch is a programming error (CORE_ASSERT).
  *
  * Gradients ACCUMULATE: nn_mlp_backward adds into the gradient buffer, so several losses (the
- * twin critic heads, a sum of terms) add up; call nn_mlp_zero_grad before a new step.
+ * twin critic heads, a sum of terms) add up; call nn_mlp_zero_grad before a new step, or pass
+ * NN_BACKWARD_OVERWRITE to the step's only (or first) backward.
  *
  * Threads: an NnMlp holds the activations of its last forward, so one instance must not be used
  * by two threads at once. Each worker creates its own instance and points it at the shared (or
@@ -89,7 +90,9 @@ typedef struct {
 
 /* Backward flags. */
 enum {
-  NN_BACKWARD_INPUT_ONLY = 1u << 0  /* compute only the input gradient dX; leave grads untouched */
+  NN_BACKWARD_INPUT_ONLY = 1u << 0, /* compute only the input gradient dX; leave grads untouched */
+  NN_BACKWARD_OVERWRITE = 1u << 1   /* write the parameter gradients instead of adding to them
+                                       (no nn_mlp_zero_grad needed; same bits as zero + add) */
 };
 
 /* Initialisation schemes for nn_mlp_init. LN gain is set to 1 and LN bias to 0 by every one. */

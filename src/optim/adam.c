@@ -12,18 +12,16 @@
  *
  * The vector is stepped in blocks of ADAM_BLOCK floats so that the loops have a fixed length
  * and vectorize under GCC's -O2 cost model; the last partial block runs the same code on
- * zero-padded copies. sqrtf in a loop never vectorizes while -fmath-errno is on (GCC keeps a
- * libm call for negative inputs), so the block takes its square roots with the SSE instruction,
- * which is the same correctly rounded IEEE sqrt: both paths give identical bits.
+ * zero-padded copies. The step is compiled three times (AVX-512, AVX2, baseline) and the loader
+ * picks the widest the CPU runs: Adam streams four buffers of the critic's size per step and
+ * was a tenth of a TD3 iteration in SSE. Every clone gives the same bits: contraction is off in
+ * ISO C mode, and sqrt is correctly rounded at any width (this file is built with
+ * -fno-math-errno so that sqrtf vectorizes; it never sees a negative input).
  */
 #include "optim/opt.h"
 
 #include <math.h>
 #include <string.h>
-
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 
 #include "core/alloc.h"
 
@@ -46,18 +44,14 @@ typedef struct {
 } AdamCoef;
 
 
-/* x[k] = sqrt(x[k]) for a whole block. */
-static inline void adam_sqrt_block(float *x) {
-#if defined(__SSE__)
-  for (int k = 0; k < ADAM_BLOCK; k += 4) _mm_storeu_ps(x + k, _mm_sqrt_ps(_mm_loadu_ps(x + k)));
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(CEMRL_NO_CLONES)
+#define ADAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
-  for (int k = 0; k < ADAM_BLOCK; k++) x[k] = sqrtf(x[k]);
+#define ADAM_CLONES
 #endif
-}
 
-
-/* One block of ADAM_BLOCK elements. */
-static void adam_block(const AdamCoef *c, float *restrict p, const float *restrict grad,
+/* One block of ADAM_BLOCK elements (inlined into each clone of adam_step). */
+static inline __attribute__((always_inline)) void adam_block(const AdamCoef *c, float *restrict p, const float *restrict grad,
                        float *restrict m, float *restrict v, float *restrict vmax) {
   float g[ADAM_BLOCK], d[ADAM_BLOCK];
   for (int k = 0; k < ADAM_BLOCK; k++) g[k] = grad[k];
@@ -76,14 +70,14 @@ static void adam_block(const AdamCoef *c, float *restrict p, const float *restri
   } else {
     for (int k = 0; k < ADAM_BLOCK; k++) d[k] = v[k];
   }
-  adam_sqrt_block(d);
+  for (int k = 0; k < ADAM_BLOCK; k++) d[k] = sqrtf(d[k]);
   for (int k = 0; k < ADAM_BLOCK; k++) {
     p[k] -= c->step_size * (m[k] / (d[k] / c->bc2_sqrt + c->eps));
   }
 }
 
 
-static void adam_step(Opt *o, float *params, const float *grads) {
+ADAM_CLONES static void adam_step(Opt *o, float *params, const float *grads) {
   OptAdam *a = (OptAdam *)o;
   const OptSettings *st = &o->set;
   double t = (double)o->t;
