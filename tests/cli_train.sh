@@ -26,6 +26,8 @@ expect 2 "did you mean 'HalfCheetah-v4'" -- "$CEMRL" train "$DATA/bad_env.json" 
 expect 2 "--steps: 'abc' is not an integer" -- "$CEMRL" train --steps abc
 expect 2 "unknown option '--bogus'" -- "$CEMRL" train --bogus
 expect 2 "cem.pop_size" -- "$CEMRL" train --set cem.pop_size=1 --quiet
+expect 2 "cemrl.n_noisy: noisy episodes only feed the replay buffer" -- "$CEMRL" train --set method=cem --set cemrl.n_noisy=2 --quiet
+expect 2 "cemrl.noise.kind" -- "$CEMRL" train --set cemrl.noise.kind=pink --quiet
 expect 2 "not a resumable run directory" -- "$CEMRL" train --resume "$T" --quiet
 echo "garbage" > notackpt.ckpt
 expect 2 "notackpt.ckpt" -- "$CEMRL" eval notackpt.ckpt

@@ -518,6 +518,87 @@ static void test_threads_identical(void **state) {
   agent_free(a2);
 }
 
+/* n_noisy (spec §2 step 3): in generation 0 (no gradient phase yet) the population and its
+ * fitness are those of a run without noisy episodes, the buffer and the step count grow by the
+ * noisy episodes, and those episodes' actions are the actor's plus noise of the configured law;
+ * later generations are identical at 1 and 2 threads. */
+static void check_noisy(int kind) {
+  const int N = 4, K = 2, T = 200;  /* Pendulum's time limit */
+  AgentSettings s = test_settings("Pendulum-v1", AGENT_CEMTD3, N, 16);
+  s.td3.batch_size = 16;
+  Agent *a0 = create_ok(&s);
+  s.cemrl.n_noisy = K;
+  s.cemrl.noise = (AgentActionNoise){.kind = kind, .gauss_sigma = 0.1, .ou_theta = 0.15,
+                                     .ou_sigma = 0.2, .ou_mu = 0.0};
+  Agent *a1 = create_ok(&s);
+  s.threads = 2;
+  Agent *a2 = create_ok(&s);
+  float *pop = core_malloc(sizeof(float) * N * cemrl_agent_td3(a1)->actor_n);
+  CopyCtx cc = {pop, -1};
+  cemrl_agent_set_probe(a1, copy_probe, &cc);
+  iterate_ok(a0);
+  iterate_ok(a1);
+  iterate_ok(a2);
+  assert_int_equal(a1->total_steps, a0->total_steps + K * T);
+  const ReplayBuffer *r0 = cemrl_agent_replay(a0), *r1 = cemrl_agent_replay(a1);
+  assert_int_equal(r1->size, r0->size + K * T);
+  /* the noise-free evaluation is untouched: the same transitions after the noisy ones */
+  assert_memory_equal(r1->act + K * T, r0->act, sizeof(float) * r0->size);
+  assert_memory_equal(r1->obs + (size_t)K * T * 3, r0->obs, sizeof(float) * r0->size * 3);
+  const Cem *c0 = cemrl_agent_cem(a0), *c1 = cemrl_agent_cem(a1);
+  assert_memory_equal(c0->mu, c1->mu, sizeof(double) * c0->n);
+
+  /* noise = stored action − the individual's clipped action at the stored observation */
+  NnLayerDesc layers[AGENT_ACTOR_MAX_LAYERS];
+  float high = 2.0f;
+  int nl = agent_actor_layers(&s.net, 1, &high, layers);
+  NnMlp *actor = nn_mlp_create(3, layers, nl, 1, NULL);
+  double sum = 0, sum2 = 0, lag = 0, prev = 0;
+  int n = 0;
+  for (int i = 0; i < K; i++) {
+    nn_mlp_bind_params(actor, pop + (size_t)i * actor->n_params);
+    for (int t = 0; t < T; t++) {
+      long row = (long)i * T + t;
+      float det = nn_mlp_forward(actor, r1->obs + row * 3, 1)[0];
+      det = det < -2.0f ? -2.0f : (det > 2.0f ? 2.0f : det);
+      double z = (double)r1->act[row] - det;
+      if (fabs(r1->act[row]) >= 2.0f) continue;  /* clipped: the noise is not observable */
+      sum += z;
+      sum2 += z * z;
+      if (t > 0) lag += z * prev;
+      prev = z;
+      n++;
+    }
+  }
+  double mean = sum / n, sd = sqrt(sum2 / n - mean * mean), corr = lag / sum2;
+  print_message("  noise %s: n %d, mean %.4f, sd %.4f, lag-1 corr %.3f\n",
+                agent_noise_names[kind], n, mean, sd, corr);
+  assert_true(n > T);
+  if (kind == AGENT_NOISE_GAUSS) {
+    assert_true(sd > 0.085 && sd < 0.115 && fabs(corr) < 0.2);
+  } else {
+    /* stationary OU: sd = sigma / sqrt(1 - (1 - theta)²) = 0.38, lag-1 corr 1 - theta = 0.85 */
+    assert_true(corr > 0.6 && sd > 0.15);
+  }
+  for (int g = 0; g < 2; g++) {
+    iterate_ok(a1);
+    iterate_ok(a2);
+  }
+  assert_true(cemrl_agent_td3(a1)->actor_updates > 0);
+  assert_agents_equal(a1, a2);
+  nn_mlp_free(actor);
+  core_free(pop);
+  agent_free(a0);
+  agent_free(a1);
+  agent_free(a2);
+}
+
+static void test_noisy_episodes(void **state) {
+  (void)state;
+  check_noisy(AGENT_NOISE_GAUSS);
+  check_noisy(AGENT_NOISE_OU);
+}
+
 /* Save after g generations, load into a fresh agent, continue: identical to an uninterrupted run
  * (CEM, CEM-TD3, CEM-DDPG; the resumed agent runs at another thread count). */
 static void check_resume(int method) {
@@ -728,6 +809,7 @@ int main(void) {
       cmocka_unit_test(test_stats_match_rerun),
       cmocka_unit_test(test_cut_individual_ranks_last),
       cmocka_unit_test(test_threads_identical),
+      cmocka_unit_test(test_noisy_episodes),
       cmocka_unit_test(test_resume_cemtd3),
       cmocka_unit_test(test_resume_cemddpg_cem),
       cmocka_unit_test(test_errors),

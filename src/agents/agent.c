@@ -9,6 +9,7 @@ const char *const sup_act_names[] = {"relu", "tanh", "identity", NULL};
 const char *const sup_init_names[] = {"torch", "xavier", "he", "gaussian", NULL};
 const char *const agent_activation_names[] = {"tanh", "relu", "leaky_relu", NULL};
 const char *const td3_train_freq_names[] = {"episode", "step", NULL};
+const char *const agent_noise_names[] = {"gauss", "ou", NULL};
 
 static int act_kind(int a) {
   switch (a) {

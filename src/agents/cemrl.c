@@ -9,7 +9,8 @@
  *      critic_target_every_step, else after every policy_delay-th critic step of the run), then
  *      actor_steps actor steps (actor target soft-updated each step, never read), write the
  *      actor back into its row. actor_steps is the previous generation's env-step count.
- *   3. actor_steps <- 0
+ *   3. actor_steps <- 0; with n_noisy, the first n_noisy individuals run one noisy episode each
+ *      (transitions into the buffer, steps into actor_steps, returns discarded)
  *   4. evaluate all N on the pool (one deterministic episode each, transitions into the shared
  *      buffer in index order); fitness = return; actor_steps += lengths
  *   5. cem_tell(pop, fitness)
@@ -160,6 +161,10 @@ static int cemrl_iterate(Agent *a, CoreErr *err) {
   cemrl_probe(c, CEMRL_AT_EVALUATE, -1, grad ? c->actor_steps : 0, 0, 0);
 
   c->actor_steps = 0;
+  if (s->cemrl.n_noisy > 0 && c->has_grad)
+    c->actor_steps += agent_pool_evaluate_noisy(c->pool, c->pop, s->cemrl.n_noisy,
+                                                (uint64_t)s->seed, c->gen, &s->cemrl.noise, c->rb,
+                                                c->episodes);
   c->actor_steps += agent_pool_evaluate(c->pool, c->pop, c->pop_size, (uint64_t)s->seed, c->gen,
                                         c->rb, c->episodes);
   int cut = 0;
@@ -268,6 +273,16 @@ static int cemrl_settings_check(const AgentSettings *s, CoreErr *err) {
                         s->net.hidden1, s->net.hidden2);
   int rc = cem_settings_check(&s->cem, err);
   if (rc || s->method == AGENT_CEM) return rc;
+  if (s->cemrl.n_noisy < 0 || s->cemrl.n_noisy > s->cem.pop_size)
+    return core_err_set(err, CORE_ERR_INVALID, "cemrl.n_noisy: %d, must be in [0, pop_size = %d]",
+                        s->cemrl.n_noisy, s->cem.pop_size);
+  if (s->cemrl.noise.kind < 0 || s->cemrl.noise.kind >= AGENT_NNOISE ||
+      !(s->cemrl.noise.gauss_sigma >= 0) || !(s->cemrl.noise.ou_sigma >= 0) ||
+      !(s->cemrl.noise.ou_theta >= 0) || !isfinite(s->cemrl.noise.ou_mu))
+    return core_err_set(err, CORE_ERR_INVALID, "cemrl.noise: kind %d, gauss_sigma %g, ou_theta "
+                        "%g, ou_sigma %g, ou_mu %g: want a known kind, non-negative stds and "
+                        "theta, a finite mu", s->cemrl.noise.kind, s->cemrl.noise.gauss_sigma,
+                        s->cemrl.noise.ou_theta, s->cemrl.noise.ou_sigma, s->cemrl.noise.ou_mu);
   if (s->cemrl.n_grad < 1 || s->cemrl.n_grad > s->cem.pop_size)
     return core_err_set(err, CORE_ERR_INVALID, "cemrl.n_grad: %d, must be in [1, pop_size = %d] "
                         "(the reference uses pop_size / 2; use method \"cem\" for none)",

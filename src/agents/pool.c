@@ -8,12 +8,21 @@
 #include "core/rng.h"
 #include "nets/blas.h"
 
+/* The policy context of a noisy episode: the actor, the noise, its stream and OU state. */
+typedef struct {
+  NnMlp *actor;
+  const AgentActionNoise *noise;
+  CoreRng rng;
+  double *ou;               /* (act_dim) */
+} PoolNoisyPolicy;
+
 /* One worker's private state: it never touches another worker's env or network. */
 typedef struct {
   struct AgentPool *pool;
   Env *env;
   NnMlp *actor;             /* bound to the row being evaluated */
   float *scratch;           /* (env_rollout_scratch_floats) */
+  PoolNoisyPolicy noisy;    /* used by noisy episodes; noisy.ou is owned */
 } PoolWorker;
 
 /* The transitions of one individual's episode, in step order. */
@@ -51,6 +60,7 @@ struct AgentPool {
   const float *pop;
   uint64_t seed;
   int64_t gen;
+  const AgentActionNoise *noise;   /* NULL: deterministic episodes */
   EnvEpisode *out;
 };
 
@@ -65,6 +75,26 @@ void agent_pool_actor_policy(void *ctx, const Env *e, const float *obs, float *a
   const float *y = nn_mlp_forward(actor, obs, 1);
   for (int k = 0; k < e->act_dim; k++) {
     float a = y[k];
+    if (a < e->act_low[k]) a = e->act_low[k];
+    if (a > e->act_high[k]) a = e->act_high[k];
+    act[k] = a;
+  }
+}
+
+/* The actor's action plus noise, clipped to the bounds (EnvPolicyFn; ctx a PoolNoisyPolicy). */
+static void pool_noisy_policy(void *ctx, const Env *e, const float *obs, float *act) {
+  PoolNoisyPolicy *np = ctx;
+  const AgentActionNoise *nz = np->noise;
+  const float *y = nn_mlp_forward(np->actor, obs, 1);
+  for (int k = 0; k < e->act_dim; k++) {
+    double n;
+    if (nz->kind == AGENT_NOISE_OU) {
+      np->ou[k] += nz->ou_theta * (nz->ou_mu - np->ou[k]) + nz->ou_sigma * core_rng_normal(&np->rng);
+      n = np->ou[k];
+    } else {
+      n = nz->gauss_sigma * core_rng_normal(&np->rng);
+    }
+    float a = (float)((double)y[k] + n);
     if (a < e->act_low[k]) a = e->act_low[k];
     if (a > e->act_high[k]) a = e->act_high[k];
     act[k] = a;
@@ -94,7 +124,18 @@ static void pool_run_one(AgentPool *p, PoolWorker *w, int i) {
   nn_mlp_bind_params(w->actor, (float *)(p->pop + (size_t)i * p->n_params));
   EnvRolloutOpts opts = {.policy = agent_pool_actor_policy, .policy_ctx = w->actor,
                          .on_step = pool_stage_step, .step_ctx = sg, .max_steps = p->steps_cap};
-  env_rollout(w->env, agent_pool_reset_seed(p->seed, p->gen, i), &opts, w->scratch, &p->out[i]);
+  uint64_t reset_seed = agent_pool_reset_seed(p->seed, p->gen, i);
+  if (p->noise) {
+    reset_seed = agent_pool_reset_seed(core_rng_derive(p->seed, CORE_RNG_EXPLORE, 0), p->gen, i);
+    PoolNoisyPolicy *np = &w->noisy;
+    np->actor = w->actor;
+    np->noise = p->noise;
+    core_rng_stream(&np->rng, reset_seed, CORE_RNG_EXPLORE, 0);
+    for (int k = 0; k < p->act_dim; k++) np->ou[k] = p->noise->ou_mu;
+    opts.policy = pool_noisy_policy;
+    opts.policy_ctx = np;
+  }
+  env_rollout(w->env, reset_seed, &opts, w->scratch, &p->out[i]);
   nn_mlp_bind_params(w->actor, NULL);
 }
 
@@ -144,6 +185,7 @@ void agent_pool_free(AgentPool *p) {
       env_free(p->workers[w].env);
       nn_mlp_free(p->workers[w].actor);
       core_free(p->workers[w].scratch);
+      core_free(p->workers[w].noisy.ou);
     }
   core_free(p->workers);
   core_free(p->stages);
@@ -222,7 +264,8 @@ AgentPool *agent_pool_create(const char *env_name, const NnLayerDesc *layers, in
       goto fail;
     }
     wk->scratch = core_malloc(sizeof(float) * env_rollout_scratch_floats(wk->env));
-    if (!wk->scratch) goto nomem;
+    wk->noisy.ou = core_calloc((size_t)p->act_dim, sizeof(double));
+    if (!wk->scratch || !wk->noisy.ou) goto nomem;
   }
   p->n_params = p->workers[0].actor->n_params;
   if (pool_alloc_stages(p, err)) goto fail;
@@ -265,6 +308,13 @@ const Env *agent_pool_env(const AgentPool *p) { return p->workers[0].env; }
 
 int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t seed, int64_t gen,
                             ReplayBuffer *rb, EnvEpisode *out) {
+  return agent_pool_evaluate_noisy(p, pop, n_pop, seed, gen, NULL, rb, out);
+}
+
+int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uint64_t seed,
+                                  int64_t gen, const AgentActionNoise *noise, ReplayBuffer *rb,
+                                  EnvEpisode *out) {
+  CORE_ASSERT(!noise || (noise->kind >= 0 && noise->kind < AGENT_NNOISE));
   CORE_ASSERT(n_pop >= 0 && n_pop <= p->max_pop && (pop || n_pop == 0) && out);
   CORE_ASSERT(!rb || (rb->obs_dim == p->obs_dim && rb->act_dim == p->act_dim));
   const int blas_threads = nn_blas_threads();
@@ -273,6 +323,7 @@ int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t 
     p->pop = pop;
     p->seed = seed;
     p->gen = gen;
+    p->noise = noise;
     p->out = out;
     for (int i = 0; i < n_pop; i++) pool_run_one(p, &p->workers[0], i);
   } else {
@@ -281,6 +332,7 @@ int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t 
     p->n_pop = n_pop;
     p->seed = seed;
     p->gen = gen;
+    p->noise = noise;
     p->out = out;
     p->next = 0;
     p->finished = 0;

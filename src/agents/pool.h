@@ -21,11 +21,13 @@
 #include <stdint.h>
 
 #include "agents/replay.h"
+#include "agents/settings.h"
 #include "core/err.h"
 #include "envs/rollout.h"
 #include "nets/mlp.h"
 
 typedef struct AgentPool AgentPool;
+
 
 /* Create a pool for environment env_name with `threads` workers (0 or 1: evaluate inline on the
  * calling thread), actors built from layers (agent_actor_layers), and staging for up to max_pop
@@ -61,5 +63,13 @@ void agent_pool_actor_policy(void *ctx, const Env *e, const float *obs, float *a
  * taken (sum of the episode lengths, cut steps included). */
 int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t seed, int64_t gen,
                             ReplayBuffer *rb, EnvEpisode *out);
+
+/* agent_pool_evaluate with action noise (noise NULL: exactly agent_pool_evaluate). A noisy
+ * episode of individual i resets with the seed agent_pool_reset_seed(s', gen, i), s' derived
+ * from seed for exploration, so it never repeats the noise-free episode, and draws its noise
+ * from a stream of that seed alone: still identical for any thread count. */
+int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uint64_t seed,
+                                  int64_t gen, const AgentActionNoise *noise, ReplayBuffer *rb,
+                                  EnvEpisode *out);
 
 #endif

@@ -52,12 +52,29 @@ typedef struct {
                                (reference code), or one update per env step */
 } Td3Settings;
 
+/* Action noise of a noisy evaluation (CEM-RL's --n_noisy episodes, spec §2 step 3): the
+ * actor's action plus noise, clipped to the bounds. OU: x starts at mu each episode and steps
+ * x += theta·(mu − x) + sigma·N(0, 1) before every action (the reference's process, dt = 1). */
+typedef enum { AGENT_NOISE_GAUSS = 0, AGENT_NOISE_OU, AGENT_NNOISE } AgentNoiseKind;
+extern const char *const agent_noise_names[];   /* "gauss", "ou" */
+
+typedef struct {
+  int kind;                 /* AgentNoiseKind */
+  double gauss_sigma;       /* 0.1 */
+  double ou_theta, ou_sigma, ou_mu;   /* 0.15, 0.2, 0 */
+} AgentActionNoise;
+
 /* CEM-RL's generation loop switches (spec §2, §9). */
 typedef struct {
   int n_grad;               /* individuals that get gradient steps (5 = N/2) */
   int grad_second_half;     /* 0: the first n_grad ("+e" half, reference); 1: the last n_grad */
   int critic_target_every_step; /* 1: soft-update the critic target after every critic step
                                    (reference); 0: with the actor, TD3-style delay */
+  int n_noisy;              /* 0 (reference default): re-run the first n_noisy individuals with
+                               action noise each generation, before the evaluation; their
+                               transitions go into the buffer and their steps count, their
+                               returns are discarded */
+  AgentActionNoise noise;   /* the noise of those episodes */
 } CemRlSettings;
 
 typedef enum { SUP_ACT_RELU = 0, SUP_ACT_TANH, SUP_ACT_IDENTITY, SUP_NACT } SupActivation;

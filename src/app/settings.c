@@ -67,12 +67,26 @@ static const CoreCfgField cem_fields[] = {
     CORE_CFG_END,
 };
 
+static const CoreCfgField noise_fields[] = {
+    CORE_CFG_ENUM(AgentActionNoise, kind, "gauss", agent_noise_names,
+                  "action noise: gauss (N(0, gauss_sigma²)) or ou (Ornstein-Uhlenbeck)"),
+    CORE_CFG_DOUBLE(AgentActionNoise, gauss_sigma, 0.1, 0, 100, "Gaussian noise std"),
+    CORE_CFG_DOUBLE(AgentActionNoise, ou_theta, 0.15, 0, 2, "OU mean reversion per step"),
+    CORE_CFG_DOUBLE(AgentActionNoise, ou_sigma, 0.2, 0, 100, "OU noise std per step"),
+    CORE_CFG_DOUBLE(AgentActionNoise, ou_mu, 0, -100, 100, "OU mean (and start)"),
+    CORE_CFG_END,
+};
+
 static const CoreCfgField cemrl_fields[] = {
     CORE_CFG_INT(CemRlSettings, n_grad, 5, 0, 100000, "individuals given gradient steps"),
     CORE_CFG_BOOL(CemRlSettings, grad_second_half, 0,
                   "give gradient steps to the last n_grad instead of the first ('+e') half"),
     CORE_CFG_BOOL(CemRlSettings, critic_target_every_step, 1,
                   "soft-update the critic target after every critic step (CEM-RL code)"),
+    CORE_CFG_INT(CemRlSettings, n_noisy, 0, 0, 100000,
+                 "re-run the first n_noisy individuals with action noise each generation "
+                 "(buffer and step count only; reference --n_noisy)"),
+    CORE_CFG_SECTION(CemRlSettings, noise, noise_fields, "noise of the n_noisy episodes"),
     CORE_CFG_END,
 };
 
@@ -157,6 +171,13 @@ static int agent_check(const void *section, CoreCfgCheckCtx *ctx) {
   if ((s->method == AGENT_CEMTD3 || s->method == AGENT_CEMDDPG) && s->cemrl.n_grad > s->cem.pop_size)
     return core_cfg_reject(ctx, "cemrl.n_grad", "%d is larger than cem.pop_size %d",
                            s->cemrl.n_grad, s->cem.pop_size);
+  if (s->cemrl.n_noisy > 0 && s->method != AGENT_CEMTD3 && s->method != AGENT_CEMDDPG)
+    return core_cfg_reject(ctx, "cemrl.n_noisy", "noisy episodes only feed the replay buffer of "
+                           "cemtd3 / cemddpg; method %s has none (set it to 0)",
+                           agent_method_names[s->method]);
+  if (s->cemrl.n_noisy > s->cem.pop_size)
+    return core_cfg_reject(ctx, "cemrl.n_noisy", "%d is larger than cem.pop_size %d",
+                           s->cemrl.n_noisy, s->cem.pop_size);
   return 0;
 }
 
