@@ -40,7 +40,11 @@ for cfg in tiny_td3 tiny_cemtd3; do
   "$CEMRL" train "$DATA/$cfg.json" --quiet --out r --name part --stop-after-evals 2 > /dev/null 2> err.txt
   [ $? = 130 ] && grep -q "resume" err.txt && ok "$cfg: stop writes a checkpoint, exit 130" \
     || bad "$cfg: stop-after-evals: $(cat err.txt)"
+  started=$(grep '"started_at"' r/part/meta.json)
   "$CEMRL" train --resume r/part --quiet > /dev/null 2>&1 && ok "$cfg: resume" || bad "$cfg: resume failed"
+  if [ -n "$started" ] && [ "$(grep '"started_at"' r/part/meta.json)" = "$started" ] \
+     && grep -q '"resumed_at": \["20' r/part/meta.json; then ok "$cfg: meta.json keeps started_at, adds resumed_at"
+  else bad "$cfg: meta.json after resume: $(cat r/part/meta.json)"; fi
   if [ "$(curve r/full)" = "$(curve r/part)" ] && cmp -s r/full/policy.ckpt r/part/policy.ckpt; then
     ok "$cfg: resumed run equals the uninterrupted one (curve and final policy)"
   else bad "$cfg: resumed run differs"; diff <(curve r/full) <(curve r/part) | head -5; fi

@@ -1,4 +1,5 @@
 /* cmd_train.c — `cemrl train`: run a config into a run directory, or resume one. */
+#include <cjson/cJSON.h>
 #include <mujoco/mujoco.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "app/settings.h"
 #include "cemrl_version.h"
 #include "core/alloc.h"
+#include "core/fsutil.h"
 #include "core/rundir.h"
 #include "nets/blas.h"
 
@@ -44,20 +46,57 @@ static void usage(FILE *f) {
   core_cfg_print_help(app_agent_fields, f);
 }
 
-/* meta.json: what made this run. */
+/* The start time (into started; "" when unknown) and the JSON array of earlier resume times
+ * (cJSON_Delete it; empty when unknown, NULL when out of memory) of an existing meta.json, so
+ * that a resume extends the record instead of replacing it. */
+static cJSON *previous_meta(const CoreRunDir *rd, char *started, size_t n) {
+  char path[4096], *text = NULL;
+  size_t len;
+  CoreErr ignore;
+  started[0] = '\0';
+  cJSON *doc = NULL, *arr = NULL;
+  if (!core_rundir_path(rd, "meta.json", path, sizeof path, &ignore) &&
+      !core_fs_read_all(path, &text, &len, &ignore))
+    doc = cJSON_Parse(text);
+  core_free(text);
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "started_at");
+  if (cJSON_IsString(st)) snprintf(started, n, "%s", st->valuestring);
+  const cJSON *old = cJSON_GetObjectItemCaseSensitive(doc, "resumed_at");
+  arr = cJSON_IsArray(old) ? cJSON_Duplicate(old, 1) : cJSON_CreateArray();
+  if (arr && cJSON_IsString(old)) cJSON_AddItemToArray(arr, cJSON_CreateString(old->valuestring));
+  cJSON_Delete(doc);
+  return arr;
+}
+
+/* meta.json: what made this run; a resume keeps started_at and appends to resumed_at. */
 static int write_meta(const CoreRunDir *rd, const AgentSettings *s, int resumed, CoreErr *err) {
-  char when[64], mj[16];
+  char when[64], mj[16], started[64];
   core_time_iso8601(when, sizeof when);
   snprintf(mj, sizeof mj, "%d.%d.%d", mj_version() / 100, (mj_version() / 10) % 10, mj_version() % 10);
+  char *resumes = NULL;
+  if (resumed) {
+    cJSON *arr = previous_meta(rd, started, sizeof started);
+    if (arr) {
+      cJSON_AddItemToArray(arr, cJSON_CreateString(when));
+      resumes = cJSON_PrintUnformatted(arr);
+      cJSON_Delete(arr);
+    }
+    if (!resumes) return core_err_set(err, CORE_ERR_NOMEM, "meta.json: out of memory");
+  } else {
+    snprintf(started, sizeof started, "%s", when);
+  }
   CoreMetaItem items[] = {
       CORE_META_S("cemrl_version", CEMRL_VERSION), CORE_META_S("git", CEMRL_GIT),
       CORE_META_S("env", s->env), CORE_META_S("method", agent_method_names[s->method]),
       CORE_META_I("seed", s->seed), CORE_META_I("threads", s->threads),
       CORE_META_S("blas_config", nn_blas_config()), CORE_META_S("blas_kernel", nn_blas_corename()),
       CORE_META_I("blas_threads", nn_blas_threads()), CORE_META_S("mujoco_version", mj),
-      CORE_META_S(resumed ? "resumed_at" : "started_at", when),
+      started[0] ? CORE_META_S("started_at", started) : CORE_META_JSON("started_at", "null"),
+      CORE_META_JSON("resumed_at", resumes ? resumes : "[]"),
   };
-  return core_rundir_write_meta(rd, items, (int)(sizeof items / sizeof items[0]), err);
+  int rc = core_rundir_write_meta(rd, items, (int)(sizeof items / sizeof items[0]), err);
+  free(resumes);  /* cJSON_Print* allocates with malloc */
+  return rc;
 }
 
 int cmd_train(int argc, char **argv) {
