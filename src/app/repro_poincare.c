@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "agents/poincare_train.h"
 #include "app/app.h"
 #include "core/alloc.h"
@@ -61,11 +61,6 @@ typedef struct {
 } PrRun;
 
 
-static double now_(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 
 static void verdict_(int *all, int ok, const char *fmt, ...) CORE_PRINTF(3, 4);
@@ -258,7 +253,7 @@ static int geometry_(PrGeom *o, CoreErr *err) {
 static int train_(const PoincareTask *t, const PoincareTrainSettings *s, int epochs,
                   const int *rec, int n_rec, int eval, PrRun *out, CoreErr *err) {
   memset(out, 0, sizeof *out);
-  double t0 = now_();
+  double t0 = core_clock_seconds();
   PoincareTrainer *tr = poincare_trainer_create(t, s, err);
   if (!tr) return err ? err->code : CORE_ERR_INVALID;
   for (int e = 1; e <= epochs; e++) {
@@ -272,7 +267,7 @@ static int train_(const PoincareTask *t, const PoincareTrainSettings *s, int epo
   int rc = CORE_OK;
   if (eval) rc = poincare_task_eval(t, tr->emb, s->dim, s->opt.manifold, 1, &out->ev, err);
   poincare_trainer_free(tr);
-  out->seconds = now_() - t0;
+  out->seconds = core_clock_seconds() - t0;
   return rc;
 }
 
@@ -457,7 +452,7 @@ static int section_nouns_(const PrArgs *a, CoreErr *err) {
   for (size_t k = 0; k < sizeof runs / sizeof runs[0] && rc == CORE_OK; k++) {
     PoincareTrainSettings s = settings_(runs[k].kind, runs[k].lr, runs[k].burnin, ROPT_BALL,
                                         a->seed);
-    double t0 = now_();
+    double t0 = core_clock_seconds();
     PoincareTrainer *tr = poincare_trainer_create(t, &s, err);
     if (!tr) {
       rc = err ? err->code : CORE_ERR_NOMEM;
@@ -475,7 +470,7 @@ static int section_nouns_(const PrArgs *a, CoreErr *err) {
     if (rc == CORE_OK)
       printf("  %-9s lr %-5g burn-in %-3s loss %.3f / %.3f / %.3f  MR %.1f  MAP %.3f  (%.0f s)\n",
              ropt_kind_names[runs[k].kind], runs[k].lr, runs[k].burnin ? "yes" : "no", loss[0],
-             loss[1], loss[2], ev.mean_rank, ev.map, now_() - t0);
+             loss[1], loss[2], ev.mean_rank, ev.map, core_clock_seconds() - t0);
     fflush(stdout);
   }
   poincare_task_free(t);
@@ -488,7 +483,7 @@ int repro_poincare(int argc, char **argv) {
   PrArgs a;
   int pa = parse_args_(argc, argv, &a);
   if (pa) return pa == 1 ? 0 : pa;
-  double t0 = now_();
+  double t0 = core_clock_seconds();
   CoreErr err;
   core_err_clear(&err);
   printf("cemrl repro poincare%s: Bécigneul & Ganea 2019 (Riemannian adaptive methods on the "
@@ -519,6 +514,6 @@ int repro_poincare(int argc, char **argv) {
   poincare_task_free(t);
   wordnet_graph_free(g);
   if (rc) return app_fail(&err);
-  printf("\n%s (%.1f s)\n", all ? "ALL PASS" : "SOME CRITERIA FAILED", now_() - t0);
+  printf("\n%s (%.1f s)\n", all ? "ALL PASS" : "SOME CRITERIA FAILED", core_clock_seconds() - t0);
   return all ? 0 : 1;
 }

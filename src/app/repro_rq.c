@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "app/app.h"
 #include "app/repro.h"
 #include "core/alloc.h"
@@ -54,11 +54,6 @@ static const RqConfig RQ_QUICK = {"quick", 64, 4000, 2000, 10, 128, 2, {8, 2, 0}
 
 /* ---------------------------------------------------------------- training and evaluation */
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 typedef struct {
   const SupTask *task;
@@ -335,7 +330,7 @@ int repro_rq(int argc, char **argv) {
   SupTask *task = sup_task_create(&ts, &err);
   if (!task) return app_fail(&err);
 
-  double t_start = now_s();
+  double t_start = core_clock_seconds();
   printf("cemrl repro rq [%s] — Relaxed Quantization (Louizos et al., ICLR 2019), "
          "spec/papers.md §1d\n", cfg->name);
   printf("data: Fashion-MNIST %lld train / %lld test images (%s), pixels/255\n",
@@ -365,7 +360,7 @@ int repro_rq(int argc, char **argv) {
   CoreRng init;
   core_rng_stream(&init, seed, CORE_RNG_INIT, 0);
   nn_rq_mlp_init(fp, &init);
-  double t0 = now_s();
+  double t0 = core_clock_seconds();
   double fp_loss = 0;
   if (train(fp, &d, fp_epochs, cfg->lr, scale_lr, seed, 0, &fp_loss, &err) < 0) {
     status = app_fail(&err);
@@ -373,7 +368,7 @@ int repro_rq(int argc, char **argv) {
   }
   double fp_err = test_error(fp, &d);
   printf("\nFP32: %d epochs, train loss %.4f, test error %.2f%%  (%.1f s)\n", fp_epochs,
-         fp_loss, fp_err, now_s() - t0);
+         fp_loss, fp_err, core_clock_seconds() - t0);
   printf("\n%-5s %8s %8s %8s   (test error %%, deterministic rounding; FP32 %.2f)\n", "w/a",
          "PTQ", "RQ", "RQ-ST", fp_err);
   fflush(stdout);
@@ -409,7 +404,7 @@ int repro_rq(int argc, char **argv) {
       double sig0[5], al0[5];
       for (int k = 0; k < q->n_quant; k++) nn_rq_mlp_scale(q, k, &al0[k], &sig0[k]);
       r->share0 = nn_rq_mlp_weight_share(q, 0.25);
-      t0 = now_s();
+      t0 = core_clock_seconds();
       nn_rq_mlp_set_mode(q, mode);
       r->epochs = ft_epochs > 0 ? ft_epochs : cfg->ft_epochs[bi];
       if (train(q, &d, r->epochs, b == 2 ? cfg->lr_2bit : cfg->lr, scale_lr, seed,
@@ -420,7 +415,7 @@ int repro_rq(int argc, char **argv) {
       }
       nn_rq_mlp_set_mode(q, NN_RQ_ROUND);
       r->err = res[bi][m] = test_error(q, &d);
-      r->secs = now_s() - t0;
+      r->secs = core_clock_seconds() - t0;
       r->share1 = nn_rq_mlp_weight_share(q, 0.25);
       r->n_quant = q->n_quant;
       r->sig_lo = r->alw_lo = INFINITY, r->sig_hi = r->alw_hi = 0;
@@ -508,7 +503,7 @@ int repro_rq(int argc, char **argv) {
   snprintf(meas, sizeof meas, "max |dpi| %.1g", chk.full_grid);
   criterion(&all, "4c. local grid with delta = inf equals the full grid", meas,
             chk.full_grid <= 1e-12);
-  printf("\nresult: %s  (%.0f s)\n", all ? "PASS" : "FAIL", now_s() - t_start);
+  printf("\nresult: %s  (%.0f s)\n", all ? "PASS" : "FAIL", core_clock_seconds() - t_start);
   status = all ? 0 : 1;
 
 done:
