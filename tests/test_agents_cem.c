@@ -5,6 +5,7 @@
 
 #include "test_util.h"
 #include "agents/cem.h"
+#include "agents/im.h"
 #include "core/alloc.h"
 
 /* Log-rank weights for K = 5 as the spec lists them. */
@@ -188,12 +189,77 @@ static void test_bad_settings(void **state) {
   assert_contains(err.msg, "cem.n_elites");
 }
 
+/* Importance mixing (im.h) in one dimension, old N(0, 1), new N(0.6, 0.7²): over many
+ * generations the mixed rows have the new mean and variance, and the reused share is the
+ * overlap ∫ min(p_old, p_new). Reused rows are exact copies of recorded ones. */
+static void test_importance_mixing(void **state) {
+  (void)state;
+  CemSettings s = cem_settings_default();
+  s.pop_size = 2;
+  s.antithetic = 0;
+  float mu0 = 0.0f;
+  Cem *cem = cem_create(&s, 1, &mu0, 5, NULL);
+  assert_non_null(cem);
+  enum { NEA = 50, ROUNDS = 400 };
+  CemIm *im = cem_im_create(NEA, 1, NULL);
+  assert_non_null(im);
+  float rows[NEA], *ea[NEA];
+  double fit[NEA];
+  int64_t first[NEA], len[NEA];
+  for (int k = 0; k < NEA; k++) ea[k] = &rows[k];
+  CoreRng rng;
+  core_rng_stream(&rng, 9, CORE_RNG_TEST, 0);
+  double sum = 0, sum2 = 0, reused = 0, total = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    /* the recorded generation: draws of the old distribution */
+    cem->mu[0] = 0.0;
+    cem->var[0] = 1.0;
+    for (int k = 0; k < NEA; k++) {
+      rows[k] = (float)core_rng_normal(&rng);
+      fit[k] = k;
+      first[k] = 100 * k;
+      len[k] = k;
+    }
+    cem_im_record(im, cem, ea, fit, first, len);
+    float recorded[NEA];
+    memcpy(recorded, rows, sizeof rows);
+    cem->mu[0] = 0.6;
+    cem->var[0] = 0.49;
+    int nr = cem_im_mix(im, cem, ea);
+    for (int k = 0; k < nr; k++) assert_true(rows[k] == recorded[im->reused[k]]);
+    for (int k = nr; k < NEA; k++) assert_int_equal(im->reused[k], -1);
+    reused += nr;
+    for (int k = 0; k < NEA; k++) {
+      sum += rows[k];
+      sum2 += (double)rows[k] * rows[k];
+      total++;
+    }
+  }
+  double mean = sum / total, var = sum2 / total - mean * mean, share = reused / total;
+  /* overlap of N(0,1) and N(0.6,0.49), numerically (0.692). The reused share falls a little
+   * short of it: mixing stops once the rows are full, before every recorded row had its test */
+  double ov = 0.0, h = 1e-4;
+  for (double x = -10; x < 10; x += h) {
+    double p0 = exp(-0.5 * x * x) / sqrt(2 * M_PI);
+    double p1 = exp(-0.5 * (x - 0.6) * (x - 0.6) / 0.49) / (0.7 * sqrt(2 * M_PI));
+    ov += (p0 < p1 ? p0 : p1) * h;
+  }
+  print_message("  mixed: mean %.4f (0.6), var %.4f (0.49), reused share %.3f (overlap %.3f)\n",
+                mean, var, share, ov);
+  assert_true(fabs(mean - 0.6) < 0.02);
+  assert_true(fabs(var - 0.49) < 0.03);
+  assert_true(share > ov - 0.05 && share <= ov + 0.01);
+  cem_im_free(im);
+  cem_free(cem);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_weights),          cmocka_unit_test(test_antithetic_mirror),
       cmocka_unit_test(test_damping_schedule), cmocka_unit_test(test_tell_by_hand),
       cmocka_unit_test(test_elitism),          cmocka_unit_test(test_optimizes_sphere),
       cmocka_unit_test(test_determinism_and_resume), cmocka_unit_test(test_bad_settings),
+      cmocka_unit_test(test_importance_mixing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

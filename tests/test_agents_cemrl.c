@@ -633,6 +633,87 @@ static void check_resume(int method) {
   agent_free(second);
 }
 
+/* Importance mixing in the loop, on a task small enough for reuse to happen (actor 3-2-2-1,
+ * 17 parameters; the paper's variance formula so the distribution does not shrink fast):
+ * reused rows are not run (episodes and total_steps grow by the run rows only) but their old
+ * transitions are appended again and their steps join the next gradient budget; results are
+ * identical at 1 and 2 threads and after a resume. */
+static void test_importance_mixing_loop(void **state) {
+  (void)state;
+  const int N = 8, T = 200;
+  AgentSettings s = test_settings("Pendulum-v1", AGENT_CEMTD3, N, 2);
+  s.td3.batch_size = 16;
+  s.td3.start_steps = 0;
+  s.cem.var_over_k = 0;
+  s.cem.sigma_init = 1e-2;
+  s.cemrl.importance_mixing = 1;
+  Agent *a1 = create_ok(&s);
+  int st = -1;
+  for (int i = 0; i < a1->n_stats; i++)
+    if (!strcmp(a1->stat_names[i], "reused")) st = i;
+  assert_true(st >= 0);
+  Agent *part = create_ok(&s);
+  s.threads = 2;
+  Agent *a2 = create_ok(&s);
+  int64_t total_reused = 0;
+  for (int g = 0; g < 6; g++) {
+    const ReplayBuffer *rb = cemrl_agent_replay(a1);
+    int64_t added0 = rb->added, steps0 = a1->total_steps, eps0 = a1->episodes;
+    iterate_ok(a1);
+    iterate_ok(a2);
+    if (g < 3) iterate_ok(part);
+    int reused = (int)a1->stats[st];
+    total_reused += reused;
+    /* Pendulum episodes all last T steps */
+    assert_int_equal(a1->episodes - eps0, N - reused);
+    assert_int_equal(a1->total_steps - steps0, (int64_t)(N - reused) * T);
+    assert_int_equal(rb->added - added0, (int64_t)N * T);
+    if (g == 0) assert_int_equal(reused, 0);
+  }
+  print_message("  importance mixing: %lld rows reused in generations 2-6 (of %d EA rows each)\n",
+                (long long)total_reused, N / 2);
+  assert_true(total_reused > 0);
+  assert_agents_equal(a1, a2);
+
+  /* resume after 3 generations equals the uninterrupted run */
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  CoreErr err;
+  core_err_clear(&err);
+  assert_int_equal(agent_save(part, w, &err), 0);
+  void *buf;
+  size_t sz;
+  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
+  core_ckpt_writer_free(w);
+  agent_free(part);
+  CoreCkpt *ck = core_ckpt_load_buffer(buf, sz, "resume", &err);
+  assert_non_null(ck);
+  Agent *resumed = create_ok(&s);
+  if (agent_load(resumed, ck, &err)) fail_msg("load: %s", err.msg);
+  core_ckpt_free(ck);
+  core_free(buf);
+  /* a checkpoint written without mixing does not resume a run with it: the error names it */
+  s.cemrl.importance_mixing = 0;
+  Agent *plain = create_ok(&s);
+  w = core_ckpt_writer_create();
+  assert_int_equal(agent_save(plain, w, &err), 0);
+  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
+  core_ckpt_writer_free(w);
+  ck = core_ckpt_load_buffer(buf, sz, "plain", &err);
+  s.cemrl.importance_mixing = 1;
+  Agent *mixing = create_ok(&s);
+  assert_int_not_equal(agent_load(mixing, ck, &err), 0);
+  assert_non_null(strstr(err.msg, "importance_mixing"));
+  agent_free(mixing);
+  agent_free(plain);
+  core_ckpt_free(ck);
+  core_free(buf);
+  for (int g = 0; g < 3; g++) iterate_ok(resumed);
+  assert_agents_equal(a1, resumed);
+  agent_free(resumed);
+  agent_free(a1);
+  agent_free(a2);
+}
+
 static void test_resume_cemtd3(void **state) {
   (void)state;
   check_resume(AGENT_CEMTD3);
@@ -810,6 +891,7 @@ int main(void) {
       cmocka_unit_test(test_cut_individual_ranks_last),
       cmocka_unit_test(test_threads_identical),
       cmocka_unit_test(test_noisy_episodes),
+      cmocka_unit_test(test_importance_mixing_loop),
       cmocka_unit_test(test_resume_cemtd3),
       cmocka_unit_test(test_resume_cemddpg_cem),
       cmocka_unit_test(test_errors),

@@ -27,6 +27,27 @@ static void test_ring(void **state) {
   rb_free(rb);
 }
 
+/* rb_repeat appends held transitions again in order, skips overwritten ones, and copes with
+ * the source slot being the one written next. */
+static void test_repeat(void **state) {
+  (void)state;
+  ReplayBuffer *rb = rb_create(4, 2, 1, NULL);
+  assert_non_null(rb);
+  for (int i = 0; i < 3; i++) add_row(rb, (float)i, i == 1);   /* numbers 0 1 2 */
+  assert_int_equal(rb_repeat(rb, 1, 2), 2);                   /* numbers 3 4 = copies of 1 2 */
+  assert_int_equal(rb->added, 5);
+  assert_int_equal(rb->size, 4);
+  /* slots: 0 <- number 4 (copy of 2), 1 <- 1, 2 <- 2, 3 <- 3 (copy of 1) */
+  assert_true(rb->obs[3 * 2] == 1 && rb->not_done[3] == 0 && rb->rew[3] == 100);
+  assert_true(rb->obs[0] == 2 && rb->act[0] == 20 && rb->next_obs[1] == -3);
+  /* number 0 is gone (overwritten), 1 is the oldest held: written onto its own slot */
+  assert_int_equal(rb_repeat(rb, 0, 2), 1);
+  assert_int_equal(rb->added, 6);
+  assert_true(rb->obs[1 * 2] == 1 && rb->not_done[1] == 0);
+  assert_int_equal(rb_repeat(rb, 6, 3), 0);                   /* not added yet */
+  rb_free(rb);
+}
+
 static void test_sampling_uniform(void **state) {
   (void)state;
   ReplayBuffer *rb = rb_create(10, 2, 1, NULL);
@@ -88,7 +109,8 @@ static void test_bad_create(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_ring), cmocka_unit_test(test_sampling_uniform),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_ring), cmocka_unit_test(test_repeat),
+                                     cmocka_unit_test(test_sampling_uniform),
                                      cmocka_unit_test(test_save_load), cmocka_unit_test(test_bad_create)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,20 @@ void cem_ask(Cem *c, float *pop) {
   if (c->s.elitism && c->has_elite) memcpy(pop + (size_t)(N - 1) * n, c->elite, n * sizeof(float));
 }
 
+void cem_sample_one(Cem *c, float *out) {
+  for (size_t j = 0; j < c->n; j++)
+    out[j] = (float)(c->mu[j] + core_rng_normal(&c->rng) * sqrt(c->var[j]));
+}
+
+double cem_log_pdf(const double *mu, const double *var, const float *z, size_t n) {
+  double s = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double d = (double)z[j] - mu[j];
+    s += -0.5 * (d * d / var[j] + log(var[j]));
+  }
+  return s;
+}
+
 void cem_tell(Cem *c, const float *pop, const double *fitness) {
   const int N = c->s.pop_size, K = c->k;
   const size_t n = c->n;

@@ -59,6 +59,13 @@ int cem_settings_check(const CemSettings *s, CoreErr *err);
 /* Sample a population into pop (pop_size, n), row-major float. */
 void cem_ask(Cem *c, float *pop);
 
+/* Draw one individual from the current distribution into out[n] (no mirror, no elite). */
+void cem_sample_one(Cem *c, float *out);
+
+/* log density of the diagonal Gaussian (mu, var) at z[n], up to the constant −n·log(2π)/2 that
+ * cancels in the density ratios of importance mixing. */
+double cem_log_pdf(const double *mu, const double *var, const float *z, size_t n);
+
 /* Update from the evaluated population pop (pop_size, n) and fitness (pop_size), higher better. */
 void cem_tell(Cem *c, const float *pop, const double *fitness);
 

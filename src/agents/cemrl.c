@@ -9,6 +9,8 @@
  *      critic_target_every_step, else after every policy_delay-th critic step of the run), then
  *      actor_steps actor steps (actor target soft-updated each step, never read), write the
  *      actor back into its row. actor_steps is the previous generation's env-step count.
+ *   1b. with importance_mixing, the EA rows mix reused previous EA individuals and fresh draws
+ *      (im.h); the gradient budget of step 2 then adds the reused individuals' steps
  *   3. actor_steps <- 0; with n_noisy, the first n_noisy individuals run one noisy episode each
  *      (transitions into the buffer, steps into actor_steps, returns discarded)
  *   4. evaluate all N on the pool (one deterministic episode each, transitions into the shared
@@ -24,19 +26,20 @@
 #include <math.h>
 #include <string.h>
 
+#include "agents/im.h"
 #include "agents/pool.h"
 #include "core/alloc.h"
 #include "envs/env.h"
 
 enum {
   ST_AVG = 0, ST_HALF, ST_RL, ST_EA, ST_BEST, ST_DAMP, ST_VAR, ST_CLOSS, ST_ALOSS, ST_CUPD,
-  ST_AUPD, ST_CUT, ST_N
+  ST_AUPD, ST_CUT, ST_REUSED, ST_N
 };
 
 static const char *const stat_names[ST_N] = {
     "average_score", "average_score_half", "average_score_rl", "average_score_ea", "best_score",
     "damp",          "var_mean",           "critic_loss",      "actor_loss",       "critic_updates",
-    "actor_updates", "cut_episodes"};
+    "actor_updates", "cut_episodes", "reused"};
 
 typedef struct {
   Agent base;
@@ -57,6 +60,18 @@ typedef struct {
   CoreRng replay;            /* minibatch sampling and target-policy noise */
   int64_t gen;               /* generations done */
   int64_t actor_steps;       /* env steps of the last generation: the next gradient budget */
+  /* importance mixing (NULL / unused without it) */
+  CemIm *im;
+  int n_ea;                  /* rows mixed by importance mixing: no gradient steps, not the elite */
+  int *ea_index;             /* (n_ea) their population indices, ascending */
+  float **ea_rows;           /* (n_ea) pointers to those rows of pop */
+  float *eval_pop;           /* (pop_size, n_params) the rows run this generation, compacted */
+  int *eval_idx;             /* (pop_size) compacted position -> population index */
+  unsigned char *row_reused; /* (pop_size) */
+  int64_t *first, *len;      /* (pop_size) each row's transitions: first buffer number, count */
+  double *ea_fit;            /* (n_ea) scratch */
+  int64_t *ea_first, *ea_len;/* (n_ea) scratch */
+  int64_t reused_steps;      /* steps of the last generation's reused rows: join the budget */
   CemRlProbeFn probe;
   void *probe_ctx;
 } CemRl;
@@ -75,7 +90,7 @@ static void cemrl_gradient_phase(CemRl *c, int64_t *n_critic, int64_t *n_actor, 
                                  double *aloss) {
   const AgentSettings *s = &c->base.s;
   Td3 *t = c->td3;
-  const int64_t budget = c->actor_steps;
+  const int64_t budget = c->actor_steps + c->reused_steps;
   const int64_t critic_steps = budget / c->n_grad;  /* Python's actor_steps // n_grad */
   const int delay = s->td3.policy_delay;
   double csum = 0.0, asum = 0.0;
@@ -146,39 +161,92 @@ static void cemrl_stats(CemRl *c, int64_t n_critic, int64_t n_actor, double clos
   st[ST_AUPD] = (double)n_actor;
 }
 
+/* Step 4: run every row that is not reused (all rows without importance mixing) on the pool,
+ * then append the reused rows' old transitions to the buffer again and give them their old
+ * fitness; records each row's transitions (first buffer number, count). Returns the env steps
+ * run; counts cut episodes into *cut. */
+static int64_t cemrl_evaluate(CemRl *c, int *cut) {
+  const AgentSettings *s = &c->base.s;
+  const int N = c->pop_size;
+  const size_t n = c->n_params;
+  const int n_reused = c->im ? c->im->n_reused : 0;
+  const float *run = c->pop;
+  int n_run = N;
+  for (int i = 0; i < N; i++) c->eval_idx[i] = i;
+  if (n_reused > 0) {
+    memset(c->row_reused, 0, (size_t)N);
+    for (int k = 0; k < n_reused; k++) c->row_reused[c->ea_index[k]] = 1;
+    n_run = 0;
+    for (int i = 0; i < N; i++) {
+      if (c->row_reused[i]) continue;
+      memcpy(c->eval_pop + (size_t)n_run * n, c->pop + (size_t)i * n, n * sizeof(float));
+      c->eval_idx[n_run++] = i;
+    }
+    run = c->eval_pop;
+  }
+  int64_t at = c->rb ? c->rb->added : 0;
+  int64_t steps = agent_pool_evaluate(c->pool, run, n_run, (uint64_t)s->seed, c->gen, c->rb,
+                                      c->episodes);
+  for (int k = 0; k < n_run; k++) {
+    const EnvEpisode *ep = &c->episodes[k];
+    int i = c->eval_idx[k];
+    /* a non-finite return ranks last (NaN would compare false everywhere and could be kept) */
+    c->fitness[i] = isfinite(ep->ret) ? ep->ret : -INFINITY;
+    *cut += ep->status != ENV_OK;
+    c->first[i] = at;
+    c->len[i] = ep->length - (ep->status != ENV_OK);  /* a cut step is not stored */
+    at += c->len[i];
+  }
+  c->reused_steps = 0;
+  for (int k = 0; k < n_reused; k++) {
+    const CemIm *im = c->im;
+    int i = c->ea_index[k], j = im->reused[k];
+    c->fitness[i] = im->prev_fit[j];
+    c->first[i] = c->rb ? c->rb->added : 0;
+    c->len[i] = c->rb ? rb_repeat(c->rb, im->prev_first[j], (long)im->prev_len[j]) : im->prev_len[j];
+    c->reused_steps += im->prev_len[j];
+  }
+  c->base.episodes += n_run;
+  return steps;
+}
+
 static int cemrl_iterate(Agent *a, CoreErr *err) {
   (void)err;
   CemRl *c = (CemRl *)a;
   const AgentSettings *s = &a->s;
 
   cem_ask(c->cem, c->pop);
+  if (c->im) cem_im_mix(c->im, c->cem, c->ea_rows);
   cemrl_probe(c, CEMRL_AT_ASKED, -1, 0, 0, 0);
 
   int64_t n_critic = 0, n_actor = 0;
   double closs = NAN, aloss = NAN;
   const int grad = c->has_grad && a->total_steps > s->td3.start_steps;  /* strict, as es_grad.py */
   if (grad) cemrl_gradient_phase(c, &n_critic, &n_actor, &closs, &aloss);
-  cemrl_probe(c, CEMRL_AT_EVALUATE, -1, grad ? c->actor_steps : 0, 0, 0);
+  cemrl_probe(c, CEMRL_AT_EVALUATE, -1, grad ? c->actor_steps + c->reused_steps : 0, 0, 0);
 
   c->actor_steps = 0;
   if (s->cemrl.n_noisy > 0 && c->has_grad)
     c->actor_steps += agent_pool_evaluate_noisy(c->pool, c->pop, s->cemrl.n_noisy,
                                                 (uint64_t)s->seed, c->gen, &s->cemrl.noise, c->rb,
                                                 c->episodes);
-  c->actor_steps += agent_pool_evaluate(c->pool, c->pop, c->pop_size, (uint64_t)s->seed, c->gen,
-                                        c->rb, c->episodes);
   int cut = 0;
-  for (int i = 0; i < c->pop_size; i++) {
-    /* a non-finite return ranks last (NaN would compare false everywhere and could be kept) */
-    c->fitness[i] = isfinite(c->episodes[i].ret) ? c->episodes[i].ret : -INFINITY;
-    cut += c->episodes[i].status != ENV_OK;
+  c->actor_steps += cemrl_evaluate(c, &cut);
+  if (c->im) {
+    for (int k = 0; k < c->n_ea; k++) {
+      int i = c->ea_index[k];
+      c->ea_fit[k] = c->fitness[i];
+      c->ea_first[k] = c->first[i];
+      c->ea_len[k] = c->len[i];
+    }
+    cem_im_record(c->im, c->cem, c->ea_rows, c->ea_fit, c->ea_first, c->ea_len);
   }
   cem_tell(c->cem, c->pop, c->fitness);
   a->total_steps += c->actor_steps;
-  a->episodes += c->pop_size;
   c->gen++;
   cemrl_stats(c, n_critic, n_actor, closs, aloss);
   a->stats[ST_CUT] = cut;
+  a->stats[ST_REUSED] = c->im ? c->im->n_reused : 0;
   cem_mean(c->cem, c->mu_actor->params);
   cemrl_probe(c, CEMRL_AT_TOLD, -1, 0, n_critic, n_actor);
   return 0;
@@ -200,6 +268,12 @@ static int cemrl_save(const Agent *a, CoreCkptWriter *w, CoreErr *err) {
   if ((rc = cem_save(c->cem, w, "cemrl.cem", err))) return rc;
   if (c->td3 && (rc = td3_save(c->td3, w, "cemrl.td3", err))) return rc;
   if (c->rb && (rc = rb_save(c->rb, w, "cemrl.replay", err))) return rc;
+  if (c->im) {
+    if ((rc = cem_im_save(c->im, w, "cemrl.im", err))) return rc;
+    if ((rc = core_ckpt_add_copy(w, "cemrl.im.reused_steps", &c->reused_steps,
+                                 sizeof c->reused_steps, err)))
+      return rc;
+  }
   return 0;
 }
 
@@ -225,10 +299,28 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
     return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.counters: negative counters",
                         core_ckpt_label(ck));
   if ((rc = core_ckpt_read(ck, "cemrl.rng", &replay, sizeof replay, err))) return rc;
-  if ((rc = core_ckpt_read(ck, "cemrl.stats", stats, sizeof stats, err))) return rc;
+  /* checkpoints from before the "reused" column hold one statistic less */
+  size_t stats_size = 0;
+  int old_stats = core_ckpt_find(ck, "cemrl.stats", &stats_size) &&
+                  stats_size == sizeof(double) * (ST_N - 1);
+  stats[ST_REUSED] = 0;
+  if ((rc = core_ckpt_read(ck, "cemrl.stats", stats, old_stats ? stats_size : sizeof stats, err)))
+    return rc;
   if ((rc = cem_load(c->cem, ck, "cemrl.cem", err))) return rc;
   if (c->td3 && (rc = td3_load(c->td3, ck, "cemrl.td3", err))) return rc;
   if (c->rb && (rc = rb_load(c->rb, ck, "cemrl.replay", err))) return rc;
+  int64_t reused_steps = 0;
+  if (c->im) {
+    if (!core_ckpt_find(ck, "cemrl.im.have", NULL))
+      return core_err_set(err, CORE_ERR_INVALID, "%s: no importance-mixing state (the run that "
+                          "wrote it had cemrl.importance_mixing off; resume with the same config)",
+                          core_ckpt_label(ck));
+    if ((rc = cem_im_load(c->im, ck, "cemrl.im", err))) return rc;
+    if ((rc = core_ckpt_read(ck, "cemrl.im.reused_steps", &reused_steps, sizeof reused_steps,
+                             err)))
+      return rc;
+  }
+  c->reused_steps = reused_steps;
   c->gen = cnt[CNT_GEN];
   c->actor_steps = cnt[CNT_ACTOR_STEPS];
   c->replay = replay;
@@ -250,6 +342,17 @@ static void cemrl_free(Agent *a) {
   core_free(c->episodes);
   core_free(c->is_grad);
   core_free(c->act_high);
+  cem_im_free(c->im);
+  core_free(c->ea_index);
+  core_free(c->ea_rows);
+  core_free(c->eval_pop);
+  core_free(c->eval_idx);
+  core_free(c->row_reused);
+  core_free(c->first);
+  core_free(c->len);
+  core_free(c->ea_fit);
+  core_free(c->ea_first);
+  core_free(c->ea_len);
   core_free(c);
 }
 
@@ -366,6 +469,32 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
   if (!c->pop || !c->fitness || !c->sorted || !c->episodes || !c->is_grad) goto nomem;
   for (int k = 0; k < c->n_grad; k++)
     c->is_grad[s->cemrl.grad_second_half ? N - c->n_grad + k : k] = 1;
+  /* with elitism the last row is the previous best, which mixing must not overwrite */
+  const int elite_row = s->cem.elitism ? N - 1 : -1;
+  c->n_ea = 0;
+  for (int i = 0; i < N; i++) c->n_ea += !c->is_grad[i] && i != elite_row;
+  c->eval_idx = core_calloc((size_t)N, sizeof(int));
+  c->first = core_calloc((size_t)N, sizeof(int64_t));
+  c->len = core_calloc((size_t)N, sizeof(int64_t));
+  if (!c->eval_idx || !c->first || !c->len) goto nomem;
+  if (s->cemrl.importance_mixing && c->n_ea > 0) {
+    if (!(c->im = cem_im_create(c->n_ea, c->n_params, err))) goto fail;
+    c->ea_index = core_calloc((size_t)c->n_ea, sizeof(int));
+    c->ea_rows = core_calloc((size_t)c->n_ea, sizeof(float *));
+    c->eval_pop = core_calloc(pop_floats, sizeof(float));
+    c->row_reused = core_calloc((size_t)N, 1);
+    c->ea_fit = core_calloc((size_t)c->n_ea, sizeof(double));
+    c->ea_first = core_calloc((size_t)c->n_ea, sizeof(int64_t));
+    c->ea_len = core_calloc((size_t)c->n_ea, sizeof(int64_t));
+    if (!c->ea_index || !c->ea_rows || !c->eval_pop || !c->row_reused || !c->ea_fit ||
+        !c->ea_first || !c->ea_len)
+      goto nomem;
+    for (int i = 0, k = 0; i < N; i++)
+      if (!c->is_grad[i] && i != elite_row) {
+        c->ea_index[k] = i;
+        c->ea_rows[k++] = c->pop + (size_t)i * c->n_params;
+      }
+  }
   return a;
 nomem:
   core_err_set(err, CORE_ERR_NOMEM, "cemrl agent: out of memory (population %d, %zu actor "

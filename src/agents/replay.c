@@ -67,6 +67,29 @@ void rb_add(ReplayBuffer *rb, const float *obs, const float *act, double reward,
   rb->added++;
 }
 
+long rb_repeat(ReplayBuffer *rb, int64_t first, long len) {
+  long copied = 0;
+  for (long t = 0; t < len; t++) {
+    int64_t k = first + t;
+    /* number k is still held while fewer than capacity numbers came after it */
+    if (k < 0 || k >= rb->added || rb->added - k > rb->capacity) continue;
+    long src = (long)(k % rb->capacity), dst = rb->ptr;
+    if (src != dst) {  /* equal: the row would be copied onto itself (it is the oldest one) */
+      memcpy(rb->obs + dst * rb->obs_dim, rb->obs + src * rb->obs_dim, sizeof(float) * rb->obs_dim);
+      memcpy(rb->next_obs + dst * rb->obs_dim, rb->next_obs + src * rb->obs_dim,
+             sizeof(float) * rb->obs_dim);
+      memcpy(rb->act + dst * rb->act_dim, rb->act + src * rb->act_dim, sizeof(float) * rb->act_dim);
+      rb->rew[dst] = rb->rew[src];
+      rb->not_done[dst] = rb->not_done[src];
+    }
+    rb->ptr = (dst + 1) % rb->capacity;
+    if (rb->size < rb->capacity) rb->size++;
+    rb->added++;
+    copied++;
+  }
+  return copied;
+}
+
 int rb_batch_create(ReplayBatch *b, const ReplayBuffer *rb, int batch, CoreErr *err) {
   memset(b, 0, sizeof *b);
   b->batch = batch;

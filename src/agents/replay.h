@@ -43,6 +43,11 @@ void rb_free(ReplayBuffer *rb);
 void rb_add(ReplayBuffer *rb, const float *obs, const float *act, double reward,
             const float *next_obs, int terminated);
 
+/* Append again the transitions added as numbers first .. first + len - 1 (counting from 0 over
+ * the buffer's life, as `added` does), in order: importance mixing's reused individuals. Ones
+ * already overwritten are skipped; returns how many were appended. */
+long rb_repeat(ReplayBuffer *rb, int64_t first, long len);
+
 /* Allocate / free minibatch buffers for `batch` rows of this buffer's dims. */
 int rb_batch_create(ReplayBatch *b, const ReplayBuffer *rb, int batch, CoreErr *err);
 void rb_batch_free(ReplayBatch *b);

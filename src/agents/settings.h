@@ -75,6 +75,8 @@ typedef struct {
                                transitions go into the buffer and their steps count, their
                                returns are discarded */
   AgentActionNoise noise;   /* the noise of those episodes */
+  int importance_mixing;    /* 0 (es_grad.py); 1: es_grad_im.py's reuse of the previous
+                               generation's EA individuals (im.h) */
 } CemRlSettings;
 
 typedef enum { SUP_ACT_RELU = 0, SUP_ACT_TANH, SUP_ACT_IDENTITY, SUP_NACT } SupActivation;

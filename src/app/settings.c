@@ -87,6 +87,8 @@ static const CoreCfgField cemrl_fields[] = {
                  "re-run the first n_noisy individuals with action noise each generation "
                  "(buffer and step count only; reference --n_noisy)"),
     CORE_CFG_SECTION(CemRlSettings, noise, noise_fields, "noise of the n_noisy episodes"),
+    CORE_CFG_BOOL(CemRlSettings, importance_mixing, 0,
+                  "reuse previous EA individuals by importance mixing (es_grad_im.py)"),
     CORE_CFG_END,
 };
 
