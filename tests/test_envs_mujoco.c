@@ -54,6 +54,10 @@ static const TaskFacts facts[] = {
      {150, 150, 150, 150, 150, 150, 150, 150},
      {{"torso", 0.32725}, {"front_left_leg", 0.039158}, {"aux_1", 0.039158},
       {"back_leg", 0.039158}, {"aux_4", 0.039158}}},
+    {"AntContactForces-v4", 15, 14, 8, 14, 111, 5, 1000, 0.01, mjINT_RK4, 0.910880, -1, 1,
+     {150, 150, 150, 150, 150, 150, 150, 150},
+     {{"torso", 0.32725}, {"front_left_leg", 0.039158}, {"aux_1", 0.039158},
+      {"back_leg", 0.039158}, {"aux_4", 0.039158}}},
     {"Swimmer-v4", 5, 5, 2, 4, 8, 4, 1000, 0.01, mjINT_RK4, 106.814150, -1, 1, {150, 150},
      {{"torso", 35.6047}, {"mid", 35.6047}, {"back", 35.6047}}},
     {"InvertedPendulum-v4", 2, 2, 1, 3, 4, 2, 1000, 0.02, mjINT_RK4, 15.490567, -3, 3, {100},
@@ -233,7 +237,7 @@ static void test_validation_rollout_contacts(void **state) {
       for (int i = 0; i < m->nq; i++) assert_true(isfinite(d->qpos[i]));
     }
     const char *n = facts[t].name;
-    int should = !strcmp(n, "Ant-v4") || !strcmp(n, "Hopper-v4") || !strcmp(n, "Walker2d-v4") ||
+    int should = !strncmp(n, "Ant", 3) || !strcmp(n, "Hopper-v4") || !strcmp(n, "Walker2d-v4") ||
                  !strcmp(n, "HalfCheetah-v4") || !strcmp(n, "Humanoid-v4");
     if (touched != should || (!should && any))
       fail_msg("%s: floor contact %d, any contact %d in the rollout", facts[t].name, touched, any);
@@ -272,9 +276,12 @@ static int expect_obs(const char *task, const mjModel *m, const mjData *d, doubl
     int clip = strcmp(task, "HalfCheetah-v4") != 0;
     for (int i = 1; i < m->nq; i++) o[n++] = d->qpos[i];
     for (int i = 0; i < m->nv; i++) o[n++] = clip ? clipd(d->qvel[i], 10) : d->qvel[i];
-  } else if (!strcmp(task, "Ant-v4") || !strcmp(task, "Swimmer-v4")) {
+  } else if (!strcmp(task, "Ant-v4") || !strcmp(task, "Swimmer-v4") ||
+             !strcmp(task, "AntContactForces-v4")) {
     for (int i = 2; i < m->nq; i++) o[n++] = d->qpos[i];
     for (int i = 0; i < m->nv; i++) o[n++] = d->qvel[i];
+    if (!strcmp(task, "AntContactForces-v4"))
+      for (int i = 0; i < 14 * 6; i++) o[n++] = clipd(d->cfrc_ext[i], 1);
   } else if (!strcmp(task, "InvertedPendulum-v4")) {
     o[n++] = d->qpos[0], o[n++] = d->qpos[1], o[n++] = d->qvel[0], o[n++] = d->qvel[1];
   } else if (!strcmp(task, "InvertedDoublePendulum-v4")) {
@@ -317,10 +324,14 @@ static double expect_reward(const char *task, const mjModel *m, const mjData *d,
     *term = !(d->qpos[1] > 0.8 && d->qpos[1] < 2.0 && fabs(d->qpos[2]) < 1.0);
     return (d->qpos[0] - p->qpos0) / dt + 1.0 - 1e-3 * sumsq(a, 6);
   }
-  if (!strcmp(task, "Ant-v4")) {
+  if (!strcmp(task, "Ant-v4") || !strcmp(task, "AntContactForces-v4")) {
     int torso = mj_name2id(m, mjOBJ_BODY, "torso");
     *term = !(d->qpos[2] >= 0.2 && d->qpos[2] <= 1.0);
-    return (d->xpos[3 * torso] - p->xpos[3 * torso]) / dt + 1.0 - 0.5 * sumsq(a, 8);
+    double contact = 0;
+    if (!strcmp(task, "AntContactForces-v4"))
+      for (int i = 0; i < 14 * 6; i++) contact += clipd(d->cfrc_ext[i], 1) * clipd(d->cfrc_ext[i], 1);
+    return (d->xpos[3 * torso] - p->xpos[3 * torso]) / dt + 1.0 - 0.5 * sumsq(a, 8) -
+           5e-4 * contact;
   }
   if (!strcmp(task, "InvertedPendulum-v4")) {
     *term = fabs(d->qpos[1]) > 0.2;
@@ -373,7 +384,7 @@ static void test_reward_obs_recomputed(void **state) {
     int n = expect_obs(name, m, d, want);
     assert_int_equal(n, e->obs_dim);
     for (int i = 0; i < n; i++) assert_true(obs[i] == (float)want[i]);
-    int steps = 0;
+    int steps = 0, contact_seen = 0;
     for (int k = 0; k < 60; k++) {
       random_action(&rng, e, a);
       if (k == 5) a[0] = 1.5f * e->act_high[0];   /* outside the box: cost on the raw value */
@@ -392,9 +403,13 @@ static void test_reward_obs_recomputed(void **state) {
       for (int i = 0; i < n; i++)
         if (obs[i] != (float)want[i])
           fail_msg("%s step %d obs[%d] %g != %g", name, k, i, obs[i], want[i]);
+      for (int i = 27; i < n && !strcmp(name, "AntContactForces-v4"); i++)
+        contact_seen |= obs[i] != 0.0f;
       if (st.terminated || st.truncated) env_reset(e, 100 + (uint64_t)k, obs);
     }
     assert_int_equal(steps, 60);
+    /* the contact part of the observation is live (feet on the floor), not zeros */
+    if (!strcmp(name, "AntContactForces-v4")) assert_true(contact_seen);
     env_free(e);
   }
 }

@@ -26,6 +26,7 @@ Env *env_make_hopper(CoreErr *err);
 Env *env_make_walker2d(CoreErr *err);
 /* Create Ant-v4 (27-dim observation, no contact cost). */
 Env *env_make_ant(CoreErr *err);
+Env *env_make_ant_contact(CoreErr *err);   /* use_contact_forces=True: obs 111 */
 /* Create Swimmer-v4. */
 Env *env_make_swimmer(CoreErr *err);
 /* Create InvertedPendulum-v4. */

@@ -14,6 +14,8 @@ static const EnvEntry env_registry[] = {
     {"Hopper-v4", "MuJoCo one-legged hopper: hop forward, do not fall (v4)", env_make_hopper},
     {"Walker2d-v4", "MuJoCo planar biped: walk forward, do not fall (v4)", env_make_walker2d},
     {"Ant-v4", "MuJoCo quadruped: walk forward (v4 defaults, obs 27)", env_make_ant},
+    {"AntContactForces-v4", "Ant-v4 with use_contact_forces=True (obs 111, contact cost)",
+     env_make_ant_contact},
     {"Swimmer-v4", "MuJoCo 3-link swimmer in viscous fluid (v4)", env_make_swimmer},
     {"InvertedPendulum-v4", "MuJoCo cart-pole: keep it up (v4)", env_make_inverted_pendulum},
     {"InvertedDoublePendulum-v4", "MuJoCo cart with a double pole: keep it up (v4)",
