@@ -71,6 +71,10 @@ last=$(col r/reg/progress.csv test_loss | tail -1)
 check "test loss falls ($first -> $last)" lt "$last" "$(awk -v a="$first" 'BEGIN { print a / 5 }')"
 ev=$(col r/reg/progress.csv eval_mean | tail -1)
 check "eval_mean = -(test loss)" awk -v a="$ev" -v b="$last" 'BEGIN { exit !(a == -b) }'
+"$CEMRL" eval r/reg --episodes 3 > evalout.txt 2>&1
+tl=$(sed -n 's/^test split: 2000 examples, loss \([0-9.e+-]*\).*/\1/p' evalout.txt)
+check "cemrl eval reports the test-split loss of the run ($tl vs $last)" \
+  awk -v a="$tl" -v b="$last" 'BEGIN { exit !(a != "" && (a - b) ^ 2 <= (1e-5 * b) ^ 2) }'
 "$CEMRL" train "$CFG/sup_regress.json" --quiet --out r --name reg2 --steps 30000 > /dev/null 2>&1
 check "same config, same numbers" same_curve r/reg r/reg2
 "$CEMRL" train "$CFG/sup_regress.json" --quiet --out r --name part --steps 30000 \
