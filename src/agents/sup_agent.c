@@ -218,6 +218,7 @@ static int sup_save(const Agent *a, CoreCkptWriter *w, CoreErr *err) {
   double lr = sa->opt->set.lr;
   if ((rc = core_ckpt_add_copy(w, "sup.lr", &lr, sizeof lr, err))) return rc;
   if ((rc = nn_mlp_save(sa->net, w, "sup.net", err))) return rc;
+  if (sa->fdr && (rc = fdr_save(sa->fdr, w, "sup.fdr", err))) return rc;
   return opt_save(sa->opt, w, "sup.opt", err);
 }
 
@@ -231,10 +232,16 @@ static int sup_load(Agent *a, const CoreCkpt *c, CoreErr *err) {
   if ((rc = core_ckpt_read(c, "sup.lr", &lr, sizeof lr, err))) return rc;
   if ((rc = nn_mlp_load(sa->net, c, "sup.net", err))) return rc;
   if ((rc = opt_load(sa->opt, c, "sup.opt", err))) return rc;
+  if (sa->fdr) {
+    if (!core_ckpt_find(c, "sup.fdr.state", NULL))
+      return core_err_set(err, CORE_ERR_INVALID, "%s: no FDR records (written with sup.fdr "
+                          "off, or by an older cemrl): resume with the config that wrote it",
+                          core_ckpt_label(c));
+    if ((rc = fdr_load(sa->fdr, c, "sup.fdr", err))) return rc;
+  }
   sa->data = rng;
   memcpy(a->stats, stats, sizeof stats);
   opt_set_lr(sa->opt, lr);
-  /* FDR records are not checkpointed: a resumed run starts a fresh half-running average */
   return 0;
 }
 

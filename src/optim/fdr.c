@@ -2,6 +2,7 @@
 #include "optim/fdr.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -233,4 +234,65 @@ FdrDecision fdr_observe_sgd(Fdr *f, Opt *sgd, const float *params, const float *
 int fdr_cuts(const Fdr *f) {
   CORE_ASSERT(f);
   return f->cuts;
+}
+
+
+/* The counters of both halves and the cut count, as saved. */
+typedef struct {
+  int64_t cap, cuts;
+  int64_t nb[2], w[2], t[2];
+  double tot[2][FDR_NQ];
+} FdrSaved;
+
+int fdr_save(const Fdr *f, CoreCkptWriter *w, const char *prefix, CoreErr *err) {
+  char name[CORE_CKPT_NAME_MAX + 1];
+  FdrSaved sv;
+  memset(&sv, 0, sizeof sv);
+  sv.cap = f->step.cap;
+  sv.cuts = f->cuts;
+  const FdrHalf *h[2] = {&f->step, &f->full};
+  for (int k = 0; k < 2; k++) {
+    sv.nb[k] = h[k]->nb;
+    sv.w[k] = h[k]->w;
+    sv.t[k] = h[k]->t;
+    memcpy(sv.tot[k], h[k]->tot, sizeof sv.tot[k]);
+  }
+  int rc;
+  snprintf(name, sizeof name, "%s.state", prefix);
+  if ((rc = core_ckpt_add_copy(w, name, &sv, sizeof sv, err))) return rc;
+  snprintf(name, sizeof name, "%s.bins", prefix);
+  size_t count = (size_t)(f->step.cap + 1) * (FDR_NQ + 1);
+  return core_ckpt_add_copy(w, name, f->mem_, count * sizeof(double), err);
+}
+
+int fdr_load(Fdr *f, const CoreCkpt *c, const char *prefix, CoreErr *err) {
+  char name[CORE_CKPT_NAME_MAX + 1];
+  FdrSaved sv;
+  int rc;
+  snprintf(name, sizeof name, "%s.state", prefix);
+  if ((rc = core_ckpt_read(c, name, &sv, sizeof sv, err))) return rc;
+  if (sv.cap != f->step.cap)
+    return core_err_set(err, CORE_ERR_INVALID, "%s: section %s: %lld FDR bins, this run has %d",
+                        core_ckpt_label(c), name, (long long)sv.cap, f->step.cap);
+  for (int k = 0; k < 2; k++)
+    if (sv.nb[k] < 0 || sv.nb[k] > sv.cap || sv.w[k] < 1 || sv.t[k] < 0 || sv.cuts < 0)
+      return core_err_set(err, CORE_ERR_CORRUPT, "%s: section %s: inconsistent counters",
+                          core_ckpt_label(c), name);
+  size_t count = (size_t)(f->step.cap + 1) * (FDR_NQ + 1);
+  snprintf(name, sizeof name, "%s.bins", prefix);
+  size_t have = 0;
+  const void *bins = core_ckpt_find(c, name, &have);
+  if (!bins || have != count * sizeof(double))
+    return core_err_set(err, CORE_ERR_CORRUPT, "%s: section %s: missing or %zu bytes (want %zu)",
+                        core_ckpt_label(c), name, have, count * sizeof(double));
+  memcpy(f->mem_, bins, count * sizeof(double));
+  FdrHalf *h[2] = {&f->step, &f->full};
+  for (int k = 0; k < 2; k++) {
+    h[k]->nb = (int)sv.nb[k];
+    h[k]->w = sv.w[k];
+    h[k]->t = sv.t[k];
+    memcpy(h[k]->tot, sv.tot[k], sizeof sv.tot[k]);
+  }
+  f->cuts = (int)sv.cuts;
+  return 0;
 }

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ckpt.h"
 #include "core/err.h"
 #include "optim/opt.h"
 
@@ -121,5 +122,13 @@ FdrDecision fdr_observe_sgd(Fdr *f, Opt *sgd, const float *params, const float *
 
 /* Number of cuts since create. */
 int fdr_cuts(const Fdr *f);
+
+/* Save the records, averages and cut count as sections "<prefix>.*" (a resumed run continues
+ * the same half-running averages). */
+int fdr_save(const Fdr *f, CoreCkptWriter *w, const char *prefix, CoreErr *err);
+
+/* Restore what fdr_save wrote; the bin capacity must match (CORE_ERR_INVALID), inconsistent
+ * counters are CORE_ERR_CORRUPT; on error the accumulator is unchanged. */
+int fdr_load(Fdr *f, const CoreCkpt *c, const char *prefix, CoreErr *err);
 
 #endif
