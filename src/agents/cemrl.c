@@ -413,7 +413,9 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
   Agent *a = &c->base;
   a->vt = s->method == AGENT_CEM ? &cem_vt : (s->method == AGENT_CEMTD3 ? &cemtd3_vt : &cemddpg_vt);
   a->s = *s;
-  a->n_stats = ST_N;
+  /* the "reused" column only with importance mixing, so runs without it keep the columns (and
+   * resume the progress.csv) of earlier versions */
+  a->n_stats = s->cemrl.importance_mixing ? ST_N : ST_REUSED;
   for (int i = 0; i < ST_N; i++) {
     a->stat_names[i] = stat_names[i];
     a->stats[i] = NAN;
