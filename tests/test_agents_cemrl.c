@@ -55,6 +55,21 @@ static void iterate_ok(Agent *a) {
   a->iterations++;  /* as the trainer counts them */
 }
 
+/* Write a's checkpoint to memory and parse it back as `label`: core_ckpt_free the result, then
+ * core_free(*buf) (the checkpoint reads from those bytes). */
+static CoreCkpt *checkpoint_of(const Agent *a, const char *label, void **buf) {
+  CoreErr err;
+  core_err_clear(&err);
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  if (agent_save(a, w, &err)) fail_msg("save: %s", err.msg);
+  size_t sz;
+  assert_int_equal(core_ckpt_write_buffer(w, buf, &sz, &err), 0);
+  core_ckpt_writer_free(w);
+  CoreCkpt *ck = core_ckpt_load_buffer(*buf, sz, label, &err);
+  if (!ck) fail_msg("load_buffer: %s", err.msg);
+  return ck;
+}
+
 /* ---------------------------------------------------------------- the schedule, via the probe */
 
 enum { MAXPOP = 8, MAXGEN = 8 };
@@ -610,17 +625,11 @@ static void check_resume(int method) {
   Agent *first = create_ok(&s);
   for (int g = 0; g < 5; g++) iterate_ok(ref);
   for (int g = 0; g < 2; g++) iterate_ok(first);
-  CoreCkptWriter *w = core_ckpt_writer_create();
+  void *buf;
+  CoreCkpt *ck = checkpoint_of(first, "resume", &buf);
+  agent_free(first);
   CoreErr err;
   core_err_clear(&err);
-  assert_int_equal(agent_save(first, w, &err), 0);
-  void *buf;
-  size_t sz;
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
-  core_ckpt_writer_free(w);
-  agent_free(first);
-  CoreCkpt *ck = core_ckpt_load_buffer(buf, sz, "resume", &err);
-  assert_non_null(ck);
   s.threads = 2;
   Agent *second = create_ok(&s);
   if (agent_load(second, ck, &err)) fail_msg("load: %s", err.msg);
@@ -676,17 +685,11 @@ static void test_importance_mixing_loop(void **state) {
   assert_agents_equal(a1, a2);
 
   /* resume after 3 generations equals the uninterrupted run */
-  CoreCkptWriter *w = core_ckpt_writer_create();
+  void *buf;
+  CoreCkpt *ck = checkpoint_of(part, "resume", &buf);
+  agent_free(part);
   CoreErr err;
   core_err_clear(&err);
-  assert_int_equal(agent_save(part, w, &err), 0);
-  void *buf;
-  size_t sz;
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
-  core_ckpt_writer_free(w);
-  agent_free(part);
-  CoreCkpt *ck = core_ckpt_load_buffer(buf, sz, "resume", &err);
-  assert_non_null(ck);
   Agent *resumed = create_ok(&s);
   if (agent_load(resumed, ck, &err)) fail_msg("load: %s", err.msg);
   core_ckpt_free(ck);
@@ -694,11 +697,7 @@ static void test_importance_mixing_loop(void **state) {
   /* a checkpoint written without mixing does not resume a run with it: the error names it */
   s.cemrl.importance_mixing = 0;
   Agent *plain = create_ok(&s);
-  w = core_ckpt_writer_create();
-  assert_int_equal(agent_save(plain, w, &err), 0);
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
-  core_ckpt_writer_free(w);
-  ck = core_ckpt_load_buffer(buf, sz, "plain", &err);
+  ck = checkpoint_of(plain, "plain", &buf);
   s.cemrl.importance_mixing = 1;
   Agent *mixing = create_ok(&s);
   assert_int_not_equal(agent_load(mixing, ck, &err), 0);
@@ -724,14 +723,8 @@ static void test_loads_older_stats(void **state) {
   iterate_ok(a);
   CoreErr err;
   core_err_clear(&err);
-  CoreCkptWriter *w = core_ckpt_writer_create();
-  assert_int_equal(agent_save(a, w, &err), 0);
   void *buf;
-  size_t sz;
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, &err), 0);
-  core_ckpt_writer_free(w);
-  CoreCkpt *ck = core_ckpt_load_buffer(buf, sz, "new", &err);
-  assert_non_null(ck);
+  CoreCkpt *ck = checkpoint_of(a, "new", &buf);
   /* the same checkpoint as the earlier version wrote it */
   CoreCkptWriter *old = core_ckpt_writer_create();
   for (int i = 0; i < core_ckpt_count(ck); i++) {
@@ -811,13 +804,8 @@ static void test_errors(void **state) {
   Agent *a = create_ok(&b);
 
   /* a CEM checkpoint does not load into a CEM-TD3 agent */
-  CoreCkptWriter *w = core_ckpt_writer_create();
-  assert_int_equal(agent_save(a, w, NULL), 0);
   void *buf;
-  size_t sz;
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &sz, NULL), 0);
-  core_ckpt_writer_free(w);
-  CoreCkpt *ck = core_ckpt_load_buffer(buf, sz, "cem.ckpt", NULL);
+  CoreCkpt *ck = checkpoint_of(a, "cem.ckpt", &buf);
   Agent *t = create_ok(&s);
   CoreErr err;
   core_err_clear(&err);
