@@ -28,6 +28,7 @@ expect 2 "unknown option '--bogus'" -- "$CEMRL" train --bogus
 expect 2 "cem.pop_size" -- "$CEMRL" train --set cem.pop_size=1 --quiet
 expect 2 "cemrl.n_noisy: noisy episodes only feed the replay buffer" -- "$CEMRL" train --set method=cem --set cemrl.n_noisy=2 --quiet
 expect 2 "cemrl.noise.kind" -- "$CEMRL" train --set cemrl.noise.kind=pink --quiet
+expect 2 "cemrl.importance_mixing: mixes CEM populations" -- "$CEMRL" train --set method=td3 --set cemrl.importance_mixing=true --quiet
 expect 2 "not a resumable run directory" -- "$CEMRL" train --resume "$T" --quiet
 echo "garbage" > notackpt.ckpt
 expect 2 "notackpt.ckpt" -- "$CEMRL" eval notackpt.ckpt
@@ -79,6 +80,15 @@ budget=$(( ${at:-0} + 1200 ))
 "$CEMRL" train --resume r/sig --steps "$budget" --quiet > /dev/null 2>&1 \
   && [ "$(tail -1 r/sig/progress.csv | cut -d, -f1)" = "$budget" ] \
   && ok "the interrupted run (step $at) resumes to the budget $budget" || bad "resume after SIGINT (step '$at')"
+
+# a resume the checkpoint refuses (damaged bytes) exits 2 and leaves the run directory as it was
+cp -r r/sig r/bad && cp r/bad/meta.json meta.before && cp r/bad/config.resolved.json cfg.before
+size=$(stat -c %s r/bad/checkpoint.ckpt)
+printf 'XXXXXXXX' | dd of=r/bad/checkpoint.ckpt bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+expect 2 "checkpoint.ckpt" -- "$CEMRL" train --resume r/bad --steps 99999 --quiet
+cmp -s meta.before r/bad/meta.json && cmp -s cfg.before r/bad/config.resolved.json \
+  && ok "a refused resume leaves meta.json and config.resolved.json unchanged" \
+  || bad "a refused resume changed meta.json or config.resolved.json"
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -692,6 +692,13 @@ static void test_importance_mixing_loop(void **state) {
   core_err_clear(&err);
   Agent *resumed = create_ok(&s);
   if (agent_load(resumed, ck, &err)) fail_msg("load: %s", err.msg);
+  /* and not into a run without mixing, which would drop the record */
+  s.cemrl.importance_mixing = 0;
+  Agent *nomix = create_ok(&s);
+  assert_int_equal(agent_load(nomix, ck, &err), CORE_ERR_INVALID);
+  assert_non_null(strstr(err.msg, "importance_mixing on"));
+  agent_free(nomix);
+  s.cemrl.importance_mixing = 1;
   core_ckpt_free(ck);
   core_free(buf);
   /* a checkpoint written without mixing does not resume a run with it: the error names it */

@@ -226,11 +226,14 @@ static int cemrl_iterate(Agent *a, CoreErr *err) {
   cemrl_probe(c, CEMRL_AT_EVALUATE, -1, grad ? c->actor_steps + c->reused_steps : 0, 0, 0);
 
   c->actor_steps = 0;
-  if (s->cemrl.n_noisy > 0 && c->has_grad)
+  int cut = 0;
+  if (s->cemrl.n_noisy > 0 && c->has_grad) {
     c->actor_steps += agent_pool_evaluate_noisy(c->pool, c->pop, s->cemrl.n_noisy,
                                                 (uint64_t)s->seed, c->gen, &s->cemrl.noise, c->rb,
                                                 c->episodes);
-  int cut = 0;
+    for (int k = 0; k < s->cemrl.n_noisy; k++) cut += c->episodes[k].status != ENV_OK;
+    a->episodes += s->cemrl.n_noisy;
+  }
   c->actor_steps += cemrl_evaluate(c, &cut);
   if (c->im) {
     for (int k = 0; k < c->n_ea; k++) {
@@ -298,6 +301,13 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
   if (cnt[CNT_GEN] < 0 || cnt[CNT_ACTOR_STEPS] < 0)
     return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.counters: negative counters",
                         core_ckpt_label(ck));
+  /* importance mixing on in both or in neither, checked before anything is overwritten */
+  int ck_im = core_ckpt_find(ck, "cemrl.im.have", NULL) != NULL;
+  if (ck_im != (c->im != NULL))
+    return core_err_set(err, CORE_ERR_INVALID, "%s: the run that wrote it had "
+                        "cemrl.importance_mixing %s, this run has it %s (resume with the config "
+                        "that wrote it)", core_ckpt_label(ck), ck_im ? "on" : "off",
+                        c->im ? "on" : "off");
   if ((rc = core_ckpt_read(ck, "cemrl.rng", &replay, sizeof replay, err))) return rc;
   /* checkpoints from before the "reused" column hold one statistic less */
   size_t stats_size = 0;
@@ -311,14 +321,16 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
   if (c->rb && (rc = rb_load(c->rb, ck, "cemrl.replay", err))) return rc;
   int64_t reused_steps = 0;
   if (c->im) {
-    if (!core_ckpt_find(ck, "cemrl.im.have", NULL))
-      return core_err_set(err, CORE_ERR_INVALID, "%s: no importance-mixing state (the run that "
-                          "wrote it had cemrl.importance_mixing off; resume with the same config)",
-                          core_ckpt_label(ck));
-    if ((rc = cem_im_load(c->im, ck, "cemrl.im", err))) return rc;
+    /* recorded transitions lie in what the buffer has taken, each at most one episode long */
+    int64_t added = c->rb ? c->rb->added : INT64_MAX / 2;
+    int64_t max_len = agent_pool_env(c->pool)->max_episode_steps;
+    if ((rc = cem_im_load(c->im, ck, "cemrl.im", added, max_len, err))) return rc;
     if ((rc = core_ckpt_read(ck, "cemrl.im.reused_steps", &reused_steps, sizeof reused_steps,
                              err)))
       return rc;
+    if (reused_steps < 0 || reused_steps > (int64_t)c->n_ea * max_len)
+      return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.im.reused_steps: %lld out "
+                          "of range", core_ckpt_label(ck), (long long)reused_steps);
   }
   c->reused_steps = reused_steps;
   c->gen = cnt[CNT_GEN];

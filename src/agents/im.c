@@ -102,7 +102,8 @@ int cem_im_save(const CemIm *m, CoreCkptWriter *w, const char *prefix, CoreErr *
   return CORE_OK;
 }
 
-int cem_im_load(CemIm *m, const CoreCkpt *ck, const char *prefix, CoreErr *err) {
+int cem_im_load(CemIm *m, const CoreCkpt *ck, const char *prefix, int64_t added, int64_t max_len,
+                CoreErr *err) {
   char name[CORE_CKPT_NAME_MAX + 1];
   int rc;
 #define IM_READ(field, ptr, bytes)                                      \
@@ -110,9 +111,18 @@ int cem_im_load(CemIm *m, const CoreCkpt *ck, const char *prefix, CoreErr *err) 
   if ((rc = core_ckpt_read(ck, name, ptr, bytes, err))) return rc;
   IM_SECTIONS(IM_READ)
 #undef IM_READ
-  for (int s = 0; s < m->n_ea; s++)
-    if (m->prev_len[s] < 0 || !(m->have == 0 || m->have == 1))
-      return core_err_set(err, CORE_ERR_CORRUPT, "%s: section %s.prev_len: negative length",
-                          core_ckpt_label(ck), prefix);
+  const char *bad = NULL;
+  if (m->have != 0 && m->have != 1) bad = "have";
+  for (int s = 0; s < m->n_ea && !bad; s++) {
+    if (m->prev_first[s] < 0 || m->prev_first[s] > added) bad = "prev_first";
+    if (m->prev_len[s] < 0 || m->prev_len[s] > max_len) bad = "prev_len";
+  }
+  for (size_t j = 0; j < m->n && !bad && m->have; j++)
+    if (!(m->old_var[j] > 0 && isfinite(m->old_var[j]) && isfinite(m->old_mu[j]))) bad = "old_var";
+  if (bad) {
+    m->have = 0;  /* never mix against a record that failed its checks */
+    return core_err_set(err, CORE_ERR_CORRUPT, "%s: section %s.%s: value out of range",
+                        core_ckpt_label(ck), prefix, bad);
+  }
   return CORE_OK;
 }

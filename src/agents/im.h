@@ -11,8 +11,9 @@
  * In expectation the reused density min(p_old, p_new) plus the kept fresh density
  * max(0, p_new − p_old) is p_new, so the mixed population is a sample of p_new that re-spends
  * old episodes. A reused individual keeps its old fitness (it is not run again), its old
- * transitions are appended to the buffer again, and its steps join the next gradient budget
- * but not the step count. The gradient half is always fresh (gradient steps move it off the
+ * transitions are appended to the buffer again (those a small buffer already overwrote are
+ * skipped), and its recorded steps join the next gradient budget, as es_grad_im.py adds
+ * sample.steps, but not the step count. The gradient half is always fresh (gradient steps move it off the
  * sampled point). Every draw comes from the CEM's own stream, so runs stay deterministic.
  */
 #ifndef CEMRL_AGENTS_IM_H
@@ -54,8 +55,11 @@ int cem_im_mix(CemIm *m, Cem *cem, float *const *ea);
 void cem_im_record(CemIm *m, const Cem *cem, float *const *ea, const double *fit,
                    const int64_t *first, const int64_t *len);
 
-/* Save / load the record as sections "<prefix>.*". */
+/* Save / load the record as sections "<prefix>.*". Loading checks every recorded row against
+ * the buffer (first transition in [0, added], at most max_len of them) and the variances (> 0,
+ * finite): CORE_ERR_CORRUPT otherwise. */
 int cem_im_save(const CemIm *m, CoreCkptWriter *w, const char *prefix, CoreErr *err);
-int cem_im_load(CemIm *m, const CoreCkpt *ck, const char *prefix, CoreErr *err);
+int cem_im_load(CemIm *m, const CoreCkpt *ck, const char *prefix, int64_t added, int64_t max_len,
+                CoreErr *err);
 
 #endif

@@ -165,8 +165,16 @@ int rb_load(ReplayBuffer *rb, const CoreCkpt *c, const char *prefix, CoreErr *er
     return core_err_set(err, CORE_ERR_CORRUPT, "%s: replay buffer counters out of range",
                         core_ckpt_label(c));
   size_t n = (size_t)counters[3];
+  int64_t added;
   snprintf(name, sizeof name, "%s.added", prefix);
-  if ((rc = core_ckpt_read(c, name, &rb->added, sizeof rb->added, err))) return rc;
+  if ((rc = core_ckpt_read(c, name, &added, sizeof added, err))) return rc;
+  /* the ring invariants rb_repeat relies on: number k sits in slot k mod capacity */
+  if (added < 0 || counters[3] != (added < rb->capacity ? added : rb->capacity) ||
+      counters[4] != added % rb->capacity)
+    return core_err_set(err, CORE_ERR_CORRUPT, "%s: replay buffer counters disagree (%lld added, "
+                        "%lld held, next slot %lld)", core_ckpt_label(c), (long long)added,
+                        (long long)counters[3], (long long)counters[4]);
+  rb->added = added;
 #define RB_READ(field, ptr, bytes)                                   \
   snprintf(name, sizeof name, "%s.%s", prefix, field);               \
   if ((rc = core_ckpt_read(c, name, ptr, bytes, err))) return rc;

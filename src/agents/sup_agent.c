@@ -18,6 +18,7 @@
 
 #include "agents/agent.h"
 #include "core/alloc.h"
+#include "core/log.h"
 #include "envs/sup.h"
 #include "envs/sup_env.h"
 #include "optim/fdr.h"
@@ -233,11 +234,13 @@ static int sup_load(Agent *a, const CoreCkpt *c, CoreErr *err) {
   if ((rc = nn_mlp_load(sa->net, c, "sup.net", err))) return rc;
   if ((rc = opt_load(sa->opt, c, "sup.opt", err))) return rc;
   if (sa->fdr) {
-    if (!core_ckpt_find(c, "sup.fdr.state", NULL))
-      return core_err_set(err, CORE_ERR_INVALID, "%s: no FDR records (written with sup.fdr "
-                          "off, or by an older cemrl): resume with the config that wrote it",
-                          core_ckpt_label(c));
-    if ((rc = fdr_load(sa->fdr, c, "sup.fdr", err))) return rc;
+    if (core_ckpt_find(c, "sup.fdr.state", NULL)) {
+      if ((rc = fdr_load(sa->fdr, c, "sup.fdr", err))) return rc;
+    } else {
+      /* checkpoints of earlier versions, or of a run with sup.fdr off */
+      core_log(CORE_LOG_WARN, "%s: no FDR records in the checkpoint; the FDR averages restart "
+               "from this point", core_ckpt_label(c));
+    }
   }
   sa->data = rng;
   memcpy(a->stats, stats, sizeof stats);

@@ -95,7 +95,7 @@ static int write_meta(const CoreRunDir *rd, const AgentSettings *s, int resumed,
       CORE_META_JSON("resumed_at", resumes ? resumes : "[]"),
   };
   int rc = core_rundir_write_meta(rd, items, (int)(sizeof items / sizeof items[0]), err);
-  free(resumes);  /* cJSON_Print* allocates with malloc */
+  cJSON_free(resumes);
   return rc;
 }
 
@@ -200,14 +200,26 @@ int cmd_train(int argc, char **argv) {
                   (long long)s.seed);
     if (core_rundir_create(&rd, out_root, run_name, &err)) return app_fail(&err);
   }
+  /* a resume that the checkpoint refuses must leave the run directory as it was */
+  char *old_cfg = NULL, *old_meta = NULL;
+  size_t old_cfg_n = 0, old_meta_n = 0;
+  if (resume) {
+    char meta_path[CORE_PATH_MAX + 32];
+    snprintf(meta_path, sizeof meta_path, "%s/meta.json", rd.path);
+    CoreErr ignore;
+    if (core_fs_read_all(cfg_path, &old_cfg, &old_cfg_n, &ignore)) old_cfg = NULL;
+    if (core_fs_read_all(meta_path, &old_meta, &old_meta_n, &ignore)) old_meta = NULL;
+  }
   char *json = core_cfg_to_json(app_agent_fields, &s);
-  if (!json) return fprintf(stderr, "cemrl: out of memory\n"), 1;
-  int rc = core_rundir_write_text(&rd, "config.resolved.json", json, &err);
+  int rc = json ? core_rundir_write_text(&rd, "config.resolved.json", json, &err)
+                : core_err_set(&err, CORE_ERR_NOMEM, "out of memory");
   /* one BLAS thread: parallelism comes from population workers, and results stay identical */
   nn_blas_set_threads(1);
   if (!rc) rc = write_meta(&rd, &s, resume != NULL, &err);
   if (rc) {
     core_free(json);
+    core_free(old_cfg);
+    core_free(old_meta);
     return app_fail(&err);
   }
   struct sigaction sa;
@@ -225,6 +237,13 @@ int cmd_train(int argc, char **argv) {
   rc = train_run(&s, &o, &r, &err);
   if (quiet && o.progress_out) fclose(o.progress_out);
   core_free(json);
+  if (resume && (rc == CORE_ERR_INVALID || rc == CORE_ERR_CORRUPT)) {
+    CoreErr ignore;
+    if (old_cfg) core_rundir_write_text(&rd, "config.resolved.json", old_cfg, &ignore);
+    if (old_meta) core_rundir_write_text(&rd, "meta.json", old_meta, &ignore);
+  }
+  core_free(old_cfg);
+  core_free(old_meta);
   if (rc) return app_fail(&err);
   printf("done: %lld steps, %d evaluations, last evaluation %.2f, %.1f s; results in %s\n",
          (long long)r.steps, r.evaluations, r.last_eval_mean, r.wall_seconds, rd.path);

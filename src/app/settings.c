@@ -177,6 +177,10 @@ static int agent_check(const void *section, CoreCfgCheckCtx *ctx) {
     return core_cfg_reject(ctx, "cemrl.n_noisy", "noisy episodes only feed the replay buffer of "
                            "cemtd3 / cemddpg; method %s has none (set it to 0)",
                            agent_method_names[s->method]);
+  if (s->cemrl.importance_mixing && s->method != AGENT_CEM && s->method != AGENT_CEMTD3 &&
+      s->method != AGENT_CEMDDPG)
+    return core_cfg_reject(ctx, "cemrl.importance_mixing", "mixes CEM populations; method %s "
+                           "has none (set it to false)", agent_method_names[s->method]);
   if (s->cemrl.n_noisy > s->cem.pop_size)
     return core_cfg_reject(ctx, "cemrl.n_noisy", "%d is larger than cem.pop_size %d",
                            s->cemrl.n_noisy, s->cem.pop_size);

@@ -274,8 +274,10 @@ int fdr_load(Fdr *f, const CoreCkpt *c, const char *prefix, CoreErr *err) {
   if (sv.cap != f->step.cap)
     return core_err_set(err, CORE_ERR_INVALID, "%s: section %s: %lld FDR bins, this run has %d",
                         core_ckpt_label(c), name, (long long)sv.cap, f->step.cap);
+  /* the invariants of half_add: bins of a power-of-two width, one boundary per full bin */
   for (int k = 0; k < 2; k++)
-    if (sv.nb[k] < 0 || sv.nb[k] > sv.cap || sv.w[k] < 1 || sv.t[k] < 0 || sv.cuts < 0)
+    if (sv.nb[k] < 0 || sv.nb[k] > sv.cap || sv.w[k] < 1 || (sv.w[k] & (sv.w[k] - 1)) ||
+        sv.t[k] < 0 || sv.nb[k] != sv.t[k] / sv.w[k] || sv.cuts < 0 || sv.cuts > INT32_MAX)
       return core_err_set(err, CORE_ERR_CORRUPT, "%s: section %s: inconsistent counters",
                           core_ckpt_label(c), name);
   size_t count = (size_t)(f->step.cap + 1) * (FDR_NQ + 1);
