@@ -12,24 +12,7 @@ fail=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-check() {  # check NAME EXIT-WANTED command...: run it, compare its exit status
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$out" 2>&1
-  local rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL: $name: exit $rc, wanted $want"
-    sed 's/^/    /' "$out"
-    fail=1
-    return 1
-  fi
-  echo "ok: $name"
-  return 0
-}
-
-need() {  # need NAME REGEX: the last output has a line matching REGEX
-  grep -qE -- "$2" "$out" || { echo "FAIL: $1: no line matching /$2/"; sed 's/^/    /' "$out"; fail=1; }
-}
+. "$(dirname "$0")/lib_cli_repro.sh"
 
 # option handling (no data needed)
 for n in nghf abs; do

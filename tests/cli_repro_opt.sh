@@ -14,20 +14,7 @@ out=$(mktemp)
 fdr_out=$(mktemp)
 trap 'rm -f "$out" "$fdr_out"' EXIT
 
-check() {  # check NAME EXIT-WANTED command...: run it, compare its exit status
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$out" 2>&1
-  local rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL: $name: exit $rc, wanted $want"
-    sed 's/^/    /' "$out"
-    fail=1
-    return 1
-  fi
-  echo "ok: $name"
-  return 0
-}
+. "$(dirname "$0")/lib_cli_repro.sh"
 
 # option handling (no data needed)
 check "repro fdr --help" 0 "$CEMRL" repro fdr --help &&

@@ -9,19 +9,11 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CFG="$ROOT/configs"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib_cli.sh"
 cd "$T"
 fails=0; passes=0
-ok() { passes=$((passes + 1)); echo "ok: $1"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $1"; }
 # check WHAT COMMAND...: ok if the command succeeds
 check() { local what="$1"; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# expect STATUS SUBSTRING -- command...: exit status and a message substring on stderr
-expect() {
-  local want="$1" sub="$2"; shift 3
-  "$@" > out.txt 2> err.txt < /dev/null; local got=$?
-  if [ "$got" = "$want" ] && grep -qF -- "$sub" err.txt; then ok "$* -> $got"
-  else bad "$* -> status $got (want $want), stderr: $(head -c 400 err.txt)"; fi
-}
 # col FILE NAME: the values of a progress.csv column, one per line
 col() {
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }

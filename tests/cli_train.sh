@@ -6,17 +6,9 @@ CEMRL="$1"
 DATA="${CEMRL_TEST_DATA:?}/train"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib_cli.sh"
 cd "$T"
 fails=0; passes=0
-ok() { passes=$((passes + 1)); echo "ok: $1"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $1"; }
-# expect STATUS SUBSTRING -- command...: exit status and a message substring on stderr
-expect() {
-  local want="$1" sub="$2"; shift 3
-  "$@" > out.txt 2> err.txt < /dev/null; local got=$?
-  if [ "$got" = "$want" ] && grep -qF -- "$sub" err.txt; then ok "$* -> $got"
-  else bad "$* -> status $got (want $want), stderr: $(head -c 400 err.txt)"; fi
-}
 # curve: progress.csv without the wall_time column (timing differs between runs, nothing else may)
 curve() { cut -d, -f1,3- "$1/progress.csv"; }
 
@@ -84,7 +76,7 @@ budget=$(( ${at:-0} + 1200 ))
 # a resume the checkpoint refuses (damaged bytes) exits 2 and leaves the run directory as it was
 cp -r r/sig r/bad && cp r/bad/meta.json meta.before && cp r/bad/config.resolved.json cfg.before
 size=$(stat -c %s r/bad/checkpoint.ckpt)
-printf 'XXXXXXXX' | dd of=r/bad/checkpoint.ckpt bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+printf '\377\377\377\377\377\377\377\377' | dd of=r/bad/checkpoint.ckpt bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
 expect 2 "checkpoint.ckpt" -- "$CEMRL" train --resume r/bad --steps 99999 --quiet
 cmp -s meta.before r/bad/meta.json && cmp -s cfg.before r/bad/config.resolved.json \
   && ok "a refused resume leaves meta.json and config.resolved.json unchanged" \

@@ -33,6 +33,7 @@
 
 #include "core/clock.h"
 #include "app/app.h"
+#include "app/repro_optim.h"
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "envs/sup.h"
@@ -111,16 +112,6 @@ static void data_free(AbsData *d) {
 }
 
 
-static int load_split(const SupTask *t, int split, int n, float *x, int *y) {
-  float *yf = core_malloc((size_t)n * sizeof(float));
-  if (!yf) return -1;
-  sup_task_range(t, split, 0, n, x, yf);
-  for (int i = 0; i < n; i++) y[i] = (int)yf[i];
-  core_free(yf);
-  return 0;
-}
-
-
 static int data_load(const AbsCfg *cfg, AbsData *d, CoreErr *err) {
   memset(d, 0, sizeof *d);
   SupTaskSpec spec = sup_task_spec_default(SUP_TASK_FASHION_MNIST);
@@ -136,8 +127,8 @@ static int data_load(const AbsCfg *cfg, AbsData *d, CoreErr *err) {
   d->y_test = core_malloc((size_t)cfg->n_test * sizeof(int));
   int rc = 0;
   if (!d->x_train || !d->y_train || !d->x_test || !d->y_test ||
-      load_split(t, SUP_TRAIN, cfg->n_train, d->x_train, d->y_train) < 0 ||
-      load_split(t, SUP_TEST, cfg->n_test, d->x_test, d->y_test) < 0) {
+      repro_task_dense(t, SUP_TRAIN, 0, cfg->n_train, d->x_train, d->y_train) < 0 ||
+      repro_task_dense(t, SUP_TEST, 0, cfg->n_test, d->x_test, d->y_test) < 0) {
     rc = core_err_set(err, CORE_ERR_NOMEM, "repro abs: out of memory for the data");
     data_free(d);
   }

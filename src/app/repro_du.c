@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/repro_optim.h"
 #include "core/alloc.h"
 #include "envs/sup.h"
 #include "envs/sup_du.h"
@@ -108,28 +109,16 @@ static int inversions_(const double *v, int n) {
 }
 
 int repro_du(int argc, char **argv) {
-  int quick = 0;
-  long long seed = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("usage: cemrl repro du [--quick] [--seed S]\n\n"
-             "Du et al. (ICLR 2019), spec papers.md 1(d): GD on an over-parameterised two-layer\n"
-             "ReLU net fitting random labels; n = d = 200, T = 200, widths 128..8192 (~1 min).\n"
-             "  --quick   n = d = 100, widths 256, 1024, 2048 (seconds)\n"
-             "  --seed S  data and init seed (default 0)\n");
-      return 0;
-    }
-    if (!strcmp(argv[i], "--quick")) {
-      quick = 1;
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      char *end;
-      seed = strtoll(argv[++i], &end, 10);
-      if (*end || seed < 0)
-        return app_usage_error("repro du", "--seed: '%s' is not a seed", argv[i]);
-    } else {
-      return app_usage_error("repro du", "unknown option '%s'", argv[i]);
-    }
-  }
+  ReproOptArgs args;
+  int prc = repro_opt_args(argc, argv,
+      "usage: cemrl repro du [--quick] [--seed S]\n\n"
+      "Du et al. (ICLR 2019), spec papers.md 1(d): GD on an over-parameterised two-layer\n"
+      "ReLU net fitting random labels; n = d = 200, T = 200, widths 128..8192 (~1 min).\n"
+      "  --quick   n = d = 100, widths 256, 1024, 2048 (seconds)\n"
+      "  --seed S  data and init seed (default 0)\n", NULL, &args);
+  if (prc) return prc == 1 ? 0 : prc;
+  const int quick = args.quick;
+  const long long seed = (long long)args.seed;
   const int n = quick ? 100 : 200, d = n, T = 200;
   const int widths_full[] = {128, 256, 512, 1024, 2048, 4096, 8192};
   const int widths_quick[] = {256, 1024, 2048};

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/repro_optim.h"
 #include "core/alloc.h"
 #include "envs/sup.h"
 #include "envs/sup_ji.h"
@@ -168,29 +169,17 @@ done:
 }
 
 int repro_ji(int argc, char **argv) {
-  int quick = 0;
-  long long seed = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("usage: cemrl repro ji-telgarsky [--quick] [--seed S]\n\n"
-             "Ji & Telgarsky (ICLR 2019), spec papers.md 2(d): GD on a depth-4 linear net over\n"
-             "separable data with a known max-margin direction; d = 10, n = 100, eta = 0.5,\n"
-             "T = 10^4 (about a second). The full run adds init scale 1.0 and the 2-D case.\n"
-             "  --quick   the pass-criteria run only, printing less\n"
-             "  --seed S  data and init seed (default 0)\n");
-      return 0;
-    }
-    if (!strcmp(argv[i], "--quick")) {
-      quick = 1;
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      char *end;
-      seed = strtoll(argv[++i], &end, 10);
-      if (*end || seed < 0)
-        return app_usage_error("repro ji-telgarsky", "--seed: '%s' is not a seed", argv[i]);
-    } else {
-      return app_usage_error("repro ji-telgarsky", "unknown option '%s'", argv[i]);
-    }
-  }
+  ReproOptArgs args;
+  int prc = repro_opt_args(argc, argv,
+      "usage: cemrl repro ji-telgarsky [--quick] [--seed S]\n\n"
+      "Ji & Telgarsky (ICLR 2019), spec papers.md 2(d): GD on a depth-4 linear net over\n"
+      "separable data with a known max-margin direction; d = 10, n = 100, eta = 0.5,\n"
+      "T = 10^4 (about a second). The full run adds init scale 1.0 and the 2-D case.\n"
+      "  --quick   the pass-criteria run only, printing less\n"
+      "  --seed S  data and init seed (default 0)\n", NULL, &args);
+  if (prc) return prc == 1 ? 0 : prc;
+  const int quick = args.quick;
+  const long long seed = (long long)args.seed;
   const int d = 10, n = 100;
   const double eta = 0.5, init = 0.1;
   const long T = 10000;

@@ -31,6 +31,7 @@
 
 #include "core/clock.h"
 #include "app/app.h"
+#include "app/repro_optim.h"
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "envs/sup.h"
@@ -96,17 +97,6 @@ static void data_free(NghfData *d) {
 }
 
 
-/* Copy n examples of split starting at i0 into x (n, d) and int labels y. */
-static int load_range(const SupTask *t, int split, int i0, int n, float *x, int *y) {
-  float *yf = core_malloc((size_t)n * sizeof(float));
-  if (!yf) return -1;
-  sup_task_range(t, split, i0, n, x, yf);
-  for (int i = 0; i < n; i++) y[i] = (int)yf[i];
-  core_free(yf);
-  return 0;
-}
-
-
 static int data_load(const NghfCfg *cfg, NghfData *d, CoreErr *err) {
   memset(d, 0, sizeof *d);
   SupTaskSpec spec = sup_task_spec_default(SUP_TASK_FASHION_MNIST);
@@ -125,8 +115,8 @@ static int data_load(const NghfCfg *cfg, NghfData *d, CoreErr *err) {
   d->y_test = core_malloc((size_t)cfg->n_test * sizeof(int));
   int rc = 0;
   if (!d->x_train || !d->y_train || !d->x_test || !d->y_test ||
-      load_range(t, SUP_TRAIN, 0, (int)ntr, d->x_train, d->y_train) < 0 ||
-      load_range(t, SUP_TEST, 0, cfg->n_test, d->x_test, d->y_test) < 0) {
+      repro_task_dense(t, SUP_TRAIN, 0, (int)ntr, d->x_train, d->y_train) < 0 ||
+      repro_task_dense(t, SUP_TEST, 0, cfg->n_test, d->x_test, d->y_test) < 0) {
     rc = core_err_set(err, CORE_ERR_NOMEM, "repro nghf: out of memory for the data");
     data_free(d);
   } else {

@@ -41,6 +41,15 @@ int repro_opt_args(int argc, char **argv, const char *usage, const char *extra_f
 }
 
 
+int repro_task_dense(const SupTask *t, int split, int64_t i0, int n, float *x, int *y) {
+  float *yf = core_malloc((size_t)n * sizeof(float));
+  if (!yf) return -1;
+  sup_task_range(t, split, i0, n, x, yf);
+  for (int i = 0; i < n; i++) y[i] = (int)yf[i];
+  core_free(yf);
+  return 0;
+}
+
 SupTask *repro_opt_fmnist(int64_t n_train, int64_t n_test, CoreErr *err) {
   SupTaskSpec sp = sup_task_spec_default(SUP_TASK_FASHION_MNIST);
   sp.n_train = n_train;

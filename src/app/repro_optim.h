@@ -27,6 +27,10 @@ int repro_opt_args(int argc, char **argv, const char *usage, const char *extra_f
  * global pixel mean/std of the training subset (papers.md §0). NULL with err. */
 SupTask *repro_opt_fmnist(int64_t n_train, int64_t n_test, CoreErr *err);
 
+/* Examples i0 .. i0+n-1 of a classification task's split as dense inputs x (n, in_dim) and int
+ * labels y (n); -1 when out of memory (repro_abs.c and repro_nghf.c keep whole splits dense). */
+int repro_task_dense(const SupTask *t, int split, int64_t i0, int n, float *x, int *y);
+
 /* A network in -> hidden[0] -> ... -> out with ReLU between linears (n_hidden may be 0: a linear
  * model), Xavier-uniform weights and zero biases drawn from (seed, CORE_RNG_INIT); zero_init
  * leaves every parameter 0. NULL with err. */
