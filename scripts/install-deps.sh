@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential cmake pkg-config git libmujoco-dev libglfw3-dev libopenblas-dev \
 libcjson-dev libcmocka-dev zlib1g-dev wordnet-base dataset-fashion-mnist \
-libcairo2-dev libfontconfig-dev fonts-dejavu-core xvfb xauth libgl1-mesa-dri ffmpeg"
+libcairo2-dev libfontconfig-dev fonts-dejavu-core xvfb xauth libgl1-mesa-dri ffmpeg \
+libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

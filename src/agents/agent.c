@@ -60,6 +60,18 @@ Agent *agent_create(const AgentSettings *s, CoreErr *err) {
   }
 }
 
+int agent_method_has_population(int method) {
+  return method == AGENT_CEM || method == AGENT_CEMTD3 || method == AGENT_CEMDDPG;
+}
+
+int agent_serve(const AgentSettings *s, CoreErr *err) {
+  if (!agent_method_has_population(s->method))
+    return core_err_set(err, CORE_ERR_INVALID, "method \"%s\" evaluates no population, so it "
+                        "cannot run on several MPI processes; start it without mpirun (or with "
+                        "-np 1)", agent_method_names[s->method]);
+  return cemrl_serve(s, err);
+}
+
 void agent_free(Agent *a) {
   if (a) a->vt->free(a);
 }

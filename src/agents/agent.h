@@ -72,9 +72,19 @@ int agent_actor_layers(const NetSettings *ns, int act_dim, const float *act_high
 /* The critic head description (obs+act -> hidden -> 1). layers must hold AGENT_CRITIC_MAX_LAYERS. */
 int agent_critic_layers(const NetSettings *ns, NnLayerDesc *layers);
 
+/* 1 when method evaluates a population (CEM, CEM-TD3, CEM-DDPG): the methods whose evaluations
+ * MPI ranks can share (cluster.h). */
+int agent_method_has_population(int method);
+
+/* On an MPI rank other than 0: build the population pool that s's method builds on rank 0 and
+ * serve rank 0's evaluations until it releases this rank (agent_pool_serve). 0 or an error code
+ * (also for a method without a population). */
+int agent_serve(const AgentSettings *s, CoreErr *err);
+
 /* Method constructors (agent_create dispatches to them). */
 Agent *td3_agent_create(const AgentSettings *s, CoreErr *err);    /* TD3 and DDPG */
 Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err);  /* CEM, CEM-TD3, CEM-DDPG */
 Agent *sup_agent_create(const AgentSettings *s, CoreErr *err);    /* supervised learner */
+int cemrl_serve(const AgentSettings *s, CoreErr *err);            /* agent_serve of CEM, CEM-RL */
 
 #endif

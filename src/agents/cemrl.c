@@ -26,6 +26,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "agents/cluster.h"
 #include "agents/im.h"
 #include "agents/pool.h"
 #include "core/alloc.h"
@@ -414,6 +415,22 @@ void cemrl_agent_set_probe(Agent *a, CemRlProbeFn fn, void *ctx) {
 const Cem *cemrl_agent_cem(const Agent *a) { return ((const CemRl *)a)->cem; }
 const Td3 *cemrl_agent_td3(const Agent *a) { return ((const CemRl *)a)->td3; }
 const ReplayBuffer *cemrl_agent_replay(const Agent *a) { return ((const CemRl *)a)->rb; }
+
+int cemrl_serve(const AgentSettings *s, CoreErr *err) {
+  int rc = cemrl_settings_check(s, err);
+  if (rc) return rc;
+  Env *probe = env_make(s->env, err);
+  if (!probe) return err ? err->code : CORE_ERR_INVALID;
+  NnLayerDesc layers[AGENT_ACTOR_MAX_LAYERS];
+  int nl = agent_actor_layers(&s->net, probe->act_dim, probe->act_high, layers);
+  /* the pool cemrl_agent_create makes: same env, actor layout, population and threads */
+  AgentPool *pool = agent_pool_create(s->env, layers, nl, s->cem.pop_size, s->threads, err);
+  env_free(probe);
+  if (!pool) return err ? err->code : CORE_ERR_NOMEM;
+  rc = agent_pool_serve(pool, err);
+  agent_pool_free(pool);
+  return rc;
+}
 
 Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
   if (cemrl_settings_check(s, err)) return NULL;

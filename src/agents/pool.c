@@ -1,68 +1,11 @@
 /* pool.c — population evaluation: persistent pthread workers, per-individual staging. */
 #include "agents/pool.h"
 
-#include <pthread.h>
 #include <string.h>
 
+#include "agents/pool_internal.h"
 #include "core/alloc.h"
-#include "core/rng.h"
 #include "nets/blas.h"
-
-/* The policy context of a noisy episode: the actor, the noise, its stream and OU state. */
-typedef struct {
-  NnMlp *actor;
-  const AgentActionNoise *noise;
-  CoreRng rng;
-  double *ou;               /* (act_dim) */
-} PoolNoisyPolicy;
-
-/* One worker's private state: it never touches another worker's env or network. */
-typedef struct {
-  struct AgentPool *pool;
-  Env *env;
-  NnMlp *actor;             /* bound to the row being evaluated */
-  float *scratch;           /* (env_rollout_scratch_floats) */
-  PoolNoisyPolicy noisy;    /* used by noisy episodes; noisy.ou is owned */
-} PoolWorker;
-
-/* The transitions of one individual's episode, in step order. */
-typedef struct {
-  int len;
-  float *obs;               /* (T, obs_dim) */
-  float *act;               /* (T, act_dim) */
-  float *rew;               /* (T) */
-  float *next_obs;          /* (T, obs_dim) */
-  unsigned char *term;      /* (T) terminated (never truncated) */
-} PoolStage;
-
-struct AgentPool {
-  int max_pop;
-  int n_threads;            /* worker threads started (0: inline) */
-  int n_workers;            /* worker states: max(n_threads, 1) */
-  int steps_cap;            /* T: the env's time limit */
-  int obs_dim, act_dim;
-  size_t n_params;
-  PoolWorker *workers;      /* (n_workers) */
-  PoolStage *stages;        /* (max_pop) */
-  float *stage_mem;         /* one block for every stage's floats */
-  unsigned char *term_mem;  /* (max_pop, T) */
-  pthread_t *tids;          /* (n_threads) */
-  int started;              /* threads actually running (for cleanup after a partial start) */
-  int sync_ok;              /* mutex and condition variables initialised */
-  pthread_mutex_t mu;
-  pthread_cond_t cv_work, cv_done;
-  /* the current job, read by workers under mu */
-  int64_t job;              /* incremented per evaluate call */
-  int quit;
-  int next;                 /* next individual to hand out */
-  int finished;             /* workers done with the current job */
-  int n_pop;
-  const float *pop;
-  uint64_t seed;
-  int64_t gen;
-  const AgentActionNoise *noise;   /* NULL: deterministic episodes */
-  EnvEpisode *out;
-};
 
 uint64_t agent_pool_reset_seed(uint64_t seed, int64_t gen, int index) {
   /* two levels: a generation seed, then the individual's; never the worker's id */
@@ -149,7 +92,7 @@ static void *pool_thread(void *arg) {
     if (p->quit) break;
     seen = p->job;
     /* hand out individuals one at a time: which worker runs which does not matter */
-    while (p->next < p->n_pop) {
+    while (p->next < p->end) {
       int i = p->next++;
       pthread_mutex_unlock(&p->mu);
       pool_run_one(p, w, i);
@@ -196,6 +139,10 @@ void agent_pool_free(AgentPool *p) {
 }
 
 /* Allocate the per-individual staging: one float block and one flag block. */
+size_t pool_stage_floats(const AgentPool *p) {
+  return (2 * (size_t)p->obs_dim + (size_t)p->act_dim + 1) * (size_t)p->steps_cap;
+}
+
 static int pool_alloc_stages(AgentPool *p, CoreErr *err) {
   const size_t T = (size_t)p->steps_cap;
   const size_t per_step = 2 * (size_t)p->obs_dim + (size_t)p->act_dim + 1;
@@ -311,6 +258,22 @@ int64_t agent_pool_evaluate(AgentPool *p, const float *pop, int n_pop, uint64_t 
   return agent_pool_evaluate_noisy(p, pop, n_pop, seed, gen, NULL, rb, out);
 }
 
+void pool_run_range(AgentPool *p, int lo, int hi) {
+  if (lo >= hi) return;
+  if (p->n_threads == 0) {
+    for (int i = lo; i < hi; i++) pool_run_one(p, &p->workers[0], i);
+    return;
+  }
+  pthread_mutex_lock(&p->mu);
+  p->next = lo;
+  p->end = hi;
+  p->finished = 0;
+  p->job++;
+  pthread_cond_broadcast(&p->cv_work);
+  while (p->finished < p->n_threads) pthread_cond_wait(&p->cv_done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
 int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uint64_t seed,
                                   int64_t gen, const AgentActionNoise *noise, ReplayBuffer *rb,
                                   EnvEpisode *out) {
@@ -319,28 +282,16 @@ int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uin
   CORE_ASSERT(!rb || (rb->obs_dim == p->obs_dim && rb->act_dim == p->act_dim));
   const int blas_threads = nn_blas_threads();
   if (blas_threads != 1) nn_blas_set_threads(1);
-  if (p->n_threads == 0) {
-    p->pop = pop;
-    p->seed = seed;
-    p->gen = gen;
-    p->noise = noise;
-    p->out = out;
-    for (int i = 0; i < n_pop; i++) pool_run_one(p, &p->workers[0], i);
-  } else {
-    pthread_mutex_lock(&p->mu);
-    p->pop = pop;
-    p->n_pop = n_pop;
-    p->seed = seed;
-    p->gen = gen;
-    p->noise = noise;
-    p->out = out;
-    p->next = 0;
-    p->finished = 0;
-    p->job++;
-    pthread_cond_broadcast(&p->cv_work);
-    while (p->finished < p->n_threads) pthread_cond_wait(&p->cv_done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-  }
+  /* the job's fields are written before any worker wakes (under mu in pool_run_range) */
+  p->pop = pop;
+  p->seed = seed;
+  p->gen = gen;
+  p->noise = noise;
+  p->out = out;
+  /* under MPI the other ranks take later shares of the population while this one runs its own */
+  int own = cluster_pool_send(p, n_pop);
+  pool_run_range(p, 0, own);
+  cluster_pool_receive(p, n_pop);
   if (blas_threads != 1) nn_blas_set_threads(blas_threads);
   /* the shared buffer is filled here, in index order, so it never depends on scheduling */
   int64_t steps = 0;

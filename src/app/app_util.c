@@ -3,10 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents/cluster.h"
 #include "app/app.h"
 
 int app_fail(const CoreErr *err) {
-  fprintf(stderr, "cemrl: %s\n", err && err->msg[0] ? err->msg : "failed");
+  const char *msg = err && err->msg[0] ? err->msg : "failed";
+  if (agent_cluster_size() > 1)  /* every process may report: say which one */
+    fprintf(stderr, "cemrl (MPI rank %d of %d): %s\n", agent_cluster_rank(), agent_cluster_size(), msg);
+  else
+    fprintf(stderr, "cemrl: %s\n", msg);
   return core_err_exit_status(err ? err->code : CORE_ERR_RUNTIME);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agents/cluster.h"
 #include "agents/train.h"
 #include "app/app.h"
 #include "app/settings.h"
@@ -42,6 +43,11 @@ static void usage(FILE *f) {
           "  --resume RUN_DIR   continue an interrupted run from its checkpoint\n"
           "  --stop-after-evals K  stop (with a checkpoint) after K evaluations, as Ctrl-C would\n"
           "  --quiet            no progress line\n\n"
+          "SIGINT, SIGTERM and SIGUSR1 all stop with a checkpoint. Over MPI (CEM, CEM-TD3,\n"
+          "CEM-DDPG): `mpirun -np R --bind-to none cemrl train ...` spreads each population\n"
+          "evaluation over R processes with the same numbers as one process; stop it with\n"
+          "`kill -USR1 <mpirun pid>` (mpirun forwards SIGUSR1; on Ctrl-C it kills the job after a\n"
+          "short grace, and the run resumes from its last periodic checkpoint).\n\n"
           "settings (config keys; nested keys as objects, or dotted with --set):\n");
   core_cfg_print_help(app_agent_fields, f);
 }
@@ -89,6 +95,7 @@ static int write_meta(const CoreRunDir *rd, const AgentSettings *s, int resumed,
       CORE_META_S("cemrl_version", CEMRL_VERSION), CORE_META_S("git", CEMRL_GIT),
       CORE_META_S("env", s->env), CORE_META_S("method", agent_method_names[s->method]),
       CORE_META_I("seed", s->seed), CORE_META_I("threads", s->threads),
+      CORE_META_I("mpi_processes", agent_cluster_size()),
       CORE_META_S("blas_config", nn_blas_config()), CORE_META_S("blas_kernel", nn_blas_corename()),
       CORE_META_I("blas_threads", nn_blas_threads()), CORE_META_S("mujoco_version", mj),
       started[0] ? CORE_META_S("started_at", started) : CORE_META_JSON("started_at", "null"),
@@ -193,6 +200,21 @@ int cmd_train(int argc, char **argv) {
   Env *probe = env_make(s.env, &err);
   if (!probe) return app_fail(&err);
   env_free(probe);
+  if (agent_cluster_size() > 1) {
+    if (!agent_method_has_population(s.method)) {
+      core_err_set(&err, CORE_ERR_INVALID, "method \"%s\" evaluates no population, so it cannot "
+                   "run on %d MPI processes; start it without mpirun (or with -np 1)",
+                   agent_method_names[s.method], agent_cluster_size());
+      return app_fail(&err);
+    }
+    if (agent_cluster_rank() != 0) {
+      /* rank 0 decides when to stop (signals reach it too) and then releases this rank */
+      signal(SIGINT, SIG_IGN);
+      signal(SIGTERM, SIG_IGN);
+      signal(SIGUSR1, SIG_IGN);
+      return agent_serve(&s, &err) ? app_fail(&err) : 0;
+    }
+  }
   if (!resume) {
     char run_name[256];
     if (name) snprintf(run_name, sizeof run_name, "%s", name);
@@ -227,6 +249,7 @@ int cmd_train(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);  /* the signal mpirun forwards to its processes */
   fprintf(stderr, "cemrl: %s %s on %s, seed %lld, %lld steps -> %s\n",
           resume ? "resuming" : "training", agent_method_names[s.method], s.env,
           (long long)s.seed, (long long)s.total_steps, rd.path);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agents/cluster.h"
 #include "app/app.h"
 #include "core/cfg.h"
 #include "core/mj.h"
@@ -32,6 +33,23 @@ static void select_blas_kernel(char **argv) {
   unsetenv("OPENBLAS_CORETYPE");  /* exec failed: carry on with the kernel we have */
 }
 
+/* Run a command, inside the MPI job when a launcher started this process (agents/cluster.h). */
+static int run_command(const AppCommand *c, int argc, char **argv) {
+  CoreErr err;
+  core_err_clear(&err);
+  if (agent_cluster_init(&argc, &argv, &err)) return app_fail(&err);
+  int rc;
+  if (agent_cluster_size() > 1 && strcmp(c->name, "train")) {
+    core_err_set(&err, CORE_ERR_INVALID, "`cemrl %s` runs in one process; only `cemrl train` "
+                 "spreads over MPI processes (start it without mpirun)", c->name);
+    rc = agent_cluster_rank() == 0 ? app_fail(&err) : core_err_exit_status(err.code);
+  } else {
+    rc = c->run(argc - 1, argv + 1);
+  }
+  agent_cluster_finalize();
+  return rc;
+}
+
 int main(int argc, char **argv) {
   select_blas_kernel(argv);
   /* MuJoCo 2.2.2's default error handler waits for Enter: replace it before anything loads. */
@@ -47,7 +65,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--version")) return cmd_version(argc - 1, argv + 1);
   for (const AppCommand *c = app_commands; c->name; c++)
-    if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], c->name)) return run_command(c, argc, argv);
   fprintf(stderr, "cemrl: unknown command '%s'; `cemrl --help` lists the commands\n", argv[1]);
   return 2;
 }

@@ -1,0 +1,199 @@
+/* cluster.c — population shares over MPI: rank 0 hands out individuals, the others serve. */
+#include "agents/cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agents/pool_internal.h"
+#include "core/alloc.h"
+#include "nets/blas.h"
+
+#ifdef CEMRL_WITH_MPI
+#include <mpi.h>
+#endif
+
+static int g_rank = 0, g_size = 1;
+
+int agent_cluster_rank(void) { return g_rank; }
+int agent_cluster_size(void) { return g_size; }
+
+/* The processes a launcher started, from its environment (0: no launcher). */
+static long launcher_size(void) {
+  const char *v = getenv("OMPI_COMM_WORLD_SIZE");
+  if (!v) v = getenv("PMI_SIZE");
+  if (!v) return getenv("PMIX_RANK") ? 1 : 0;
+  return strtol(v, NULL, 10);
+}
+
+#ifdef CEMRL_WITH_MPI
+
+static int g_joined = 0;
+
+/* Individual indices [share(r), share(r + 1)) go to rank r. */
+static int share(int n_pop, int r) { return (int)((long long)n_pop * r / g_size); }
+
+enum { TAG_JOB = 1, TAG_ROW, TAG_EPISODES, TAG_STAGE, TAG_TERM };
+
+/* What rank 0 asks of a serving rank: evaluate [lo, hi), or stop. Same binary on every rank, so
+ * the struct travels as bytes. */
+typedef struct {
+  int stop;
+  int lo, hi;
+  int noisy;
+  uint64_t seed;
+  int64_t gen;
+  AgentActionNoise noise;
+} ClusterJob;
+
+int agent_cluster_built(void) { return 1; }
+
+const char *agent_cluster_library(void) {
+  static char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(text, &len);  /* may be called before MPI_Init */
+  text[strcspn(text, ",\n")] = '\0';
+  return text;
+}
+
+int agent_cluster_init(int *argc, char ***argv, CoreErr *err) {
+  (void)err;
+  if (launcher_size() == 0) return CORE_OK;
+  int provided;
+  /* only the main thread calls MPI; pool workers never do */
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  g_joined = 1;
+  return CORE_OK;
+}
+
+void agent_cluster_finalize(void) {
+  if (!g_joined) return;
+  if (g_rank == 0) {
+    ClusterJob stop = {.stop = 1};
+    for (int r = 1; r < g_size; r++) MPI_Send(&stop, sizeof stop, MPI_BYTE, r, TAG_JOB, MPI_COMM_WORLD);
+  }
+  MPI_Finalize();
+  g_joined = 0;
+  g_rank = 0;
+  g_size = 1;
+}
+
+int cluster_pool_send(AgentPool *p, int n_pop) {
+  if (g_size <= 1) return n_pop;
+  for (int r = 1; r < g_size; r++) {
+    ClusterJob job = {.lo = share(n_pop, r), .hi = share(n_pop, r + 1), .noisy = p->noise != NULL,
+                      .seed = p->seed, .gen = p->gen};
+    if (job.lo == job.hi) continue;
+    if (p->noise) job.noise = *p->noise;
+    MPI_Send(&job, sizeof job, MPI_BYTE, r, TAG_JOB, MPI_COMM_WORLD);
+    for (int i = job.lo; i < job.hi; i++)
+      MPI_Send(p->pop + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, r, TAG_ROW,
+               MPI_COMM_WORLD);
+  }
+  return share(n_pop, 1);
+}
+
+/* The episodes of [lo, hi) and each one's staged transitions, between rank 0 and rank r. */
+static void transfer_results(AgentPool *p, int r, int lo, int hi, int sending) {
+  const size_t per = pool_stage_floats(p), T = (size_t)p->steps_cap;
+  if (sending)
+    MPI_Send(p->out + lo, (int)(sizeof(EnvEpisode) * (size_t)(hi - lo)), MPI_BYTE, r, TAG_EPISODES,
+             MPI_COMM_WORLD);
+  else
+    MPI_Recv(p->out + lo, (int)(sizeof(EnvEpisode) * (size_t)(hi - lo)), MPI_BYTE, r, TAG_EPISODES,
+             MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  for (int i = lo; i < hi; i++) {
+    float *f = p->stage_mem + (size_t)i * per;
+    unsigned char *t = p->term_mem + (size_t)i * T;
+    if (sending) {
+      MPI_Send(f, (int)per, MPI_FLOAT, r, TAG_STAGE, MPI_COMM_WORLD);
+      MPI_Send(t, (int)T, MPI_UNSIGNED_CHAR, r, TAG_TERM, MPI_COMM_WORLD);
+    } else {
+      MPI_Recv(f, (int)per, MPI_FLOAT, r, TAG_STAGE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      MPI_Recv(t, (int)T, MPI_UNSIGNED_CHAR, r, TAG_TERM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      /* the same rule pool_stage_step applies: a cut step is not staged */
+      p->stages[i].len = p->out[i].length - (p->out[i].status != ENV_OK);
+    }
+  }
+}
+
+void cluster_pool_receive(AgentPool *p, int n_pop) {
+  for (int r = 1; r < g_size; r++) {
+    int lo = share(n_pop, r), hi = share(n_pop, r + 1);
+    if (lo < hi) transfer_results(p, r, lo, hi, 0);
+  }
+}
+
+int agent_pool_serve(AgentPool *p, CoreErr *err) {
+  size_t n_rows;
+  if (core_mul_size(&n_rows, (size_t)p->max_pop, p->n_params))
+    return core_err_set(err, CORE_ERR_NOMEM, "rank %d: population size overflows", g_rank);
+  float *rows = core_malloc(n_rows * sizeof(float));
+  EnvEpisode *out = core_calloc((size_t)p->max_pop, sizeof(EnvEpisode));
+  if (!rows || !out) {
+    core_free(rows);
+    core_free(out);
+    return core_err_set(err, CORE_ERR_NOMEM, "rank %d: out of memory for %d individuals of %zu "
+                        "parameters", g_rank, p->max_pop, p->n_params);
+  }
+  nn_blas_set_threads(1);
+  for (;;) {
+    ClusterJob job;
+    MPI_Recv(&job, sizeof job, MPI_BYTE, 0, TAG_JOB, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (job.stop) break;
+    /* rank 0 runs the same build on the same settings: a bad share is a programming error */
+    CORE_ASSERT(job.lo >= 0 && job.lo < job.hi && job.hi <= p->max_pop);
+    for (int i = job.lo; i < job.hi; i++)
+      MPI_Recv(rows + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, 0, TAG_ROW,
+               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    p->pop = rows;
+    p->seed = job.seed;
+    p->gen = job.gen;
+    p->noise = job.noisy ? &job.noise : NULL;
+    p->out = out;
+    pool_run_range(p, job.lo, job.hi);
+    transfer_results(p, 0, job.lo, job.hi, 1);
+    p->noise = NULL;
+  }
+  core_free(rows);
+  core_free(out);
+  return CORE_OK;
+}
+
+#else  /* a build without MPI: one process */
+
+int agent_cluster_built(void) { return 0; }
+
+const char *agent_cluster_library(void) { return "none"; }
+
+int agent_cluster_init(int *argc, char ***argv, CoreErr *err) {
+  (void)argc;
+  (void)argv;
+  long n = launcher_size();
+  if (n > 1)
+    return core_err_set(err, CORE_ERR_INVALID, "started by an MPI launcher with %ld processes, but "
+                        "this cemrl was built without MPI: install libopenmpi-dev and configure "
+                        "with -DCEMRL_WITH_MPI=ON, or run it without mpirun", n);
+  return CORE_OK;
+}
+
+void agent_cluster_finalize(void) {}
+
+int cluster_pool_send(AgentPool *p, int n_pop) {
+  (void)p;
+  return n_pop;
+}
+
+void cluster_pool_receive(AgentPool *p, int n_pop) {
+  (void)p;
+  (void)n_pop;
+}
+
+int agent_pool_serve(AgentPool *p, CoreErr *err) {
+  (void)p;
+  return core_err_set(err, CORE_ERR_INVALID, "this cemrl was built without MPI; it cannot serve "
+                      "population evaluations");
+}
+
+#endif
