@@ -254,6 +254,46 @@ static void test_no_alloc(void **state) {
 
 /* Bad input: unknown env (message suggests a name), max_pop < 1, negative threads; a create that
  * fails on any allocation frees what it got. */
+/* One actor's evaluation spread over the pool (in chunks of POP when there are more episodes)
+ * equals env_evaluate on a single instance with the same policy rule: every statistic, exactly. */
+static void test_evaluate_actor(void **state) {
+  (void)state;
+  Env *e = env_make("Pendulum-v1", NULL);
+  assert_non_null(e);
+  size_t n_params;
+  float *pop = make_population(e, 7, &n_params);
+  NnLayerDesc l[MAXL];
+  int nl = actor_layers(e, l);
+  NnMlp *net = nn_mlp_create(e->obs_dim, l, nl, 1, NULL);
+  memcpy(net->params, pop + 2 * n_params, sizeof(float) * n_params);
+  float scratch[256];
+  assert_true(env_rollout_scratch_floats(e) <= 256);
+  EnvRolloutOpts ro = {.policy = agent_pool_actor_policy, .policy_ctx = net};
+  const int episodes[] = {1, POP, 2 * POP + 3}, threads[] = {0, 2, 3};
+  for (int k = 0; k < 3; k++) {
+    EnvEvalStats ref;
+    env_evaluate(e, 99, episodes[k], &ro, scratch, &ref);
+    for (int t = 0; t < 3; t++) {
+      AgentPool *p = agent_pool_create("Pendulum-v1", l, nl, POP, threads[t], NULL);
+      assert_non_null(p);
+      EnvEvalStats got;
+      agent_pool_evaluate_actor(p, pop + 2 * n_params, 99, episodes[k], &got);
+      assert_int_equal(got.episodes, episodes[k]);
+      /* field by field (not the padding), doubles bit for bit */
+      const double g[] = {got.mean, got.std, got.min, got.max, got.mean_length};
+      const double r[] = {ref.mean, ref.std, ref.min, ref.max, ref.mean_length};
+      assert_memory_equal(g, r, sizeof g);
+      assert_int_equal(got.n_terminated, ref.n_terminated);
+      assert_int_equal(got.n_truncated, ref.n_truncated);
+      assert_int_equal(got.n_cut, ref.n_cut);
+      agent_pool_free(p);
+    }
+  }
+  nn_mlp_free(net);
+  core_free(pop);
+  env_free(e);
+}
+
 static void test_errors(void **state) {
   (void)state;
   Env *e = env_make("Pendulum-v1", NULL);
@@ -292,7 +332,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_pendulum), cmocka_unit_test(test_threads_lqr),
       cmocka_unit_test(test_actions_clipped),  cmocka_unit_test(test_cut_episode),
-      cmocka_unit_test(test_reset_seed),
+      cmocka_unit_test(test_reset_seed),       cmocka_unit_test(test_evaluate_actor),
       cmocka_unit_test(test_no_alloc),         cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,9 @@ typedef struct {
 } AgentVt;
 
 /* An agent's own evaluation, replacing the trainer's env episodes: fill out as an evaluation of
- * returns (the supervised learner: -(test loss)) and refresh the stats; 0 or a CORE_ERR_* code. */
+ * returns; 0 or a CORE_ERR_* code. The supervised learner reports -(test loss) and refreshes its
+ * stats; CEM and CEM-RL run policy()'s episodes on their worker pool, with the numbers the
+ * trainer's own episodes would give. */
 typedef int (*AgentEvaluateFn)(Agent *a, uint64_t seed, EnvEvalStats *out, CoreErr *err);
 
 struct Agent {

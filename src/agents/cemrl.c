@@ -258,6 +258,15 @@ static int cemrl_iterate(Agent *a, CoreErr *err) {
 
 static NnMlp *cemrl_policy(Agent *a) { return ((CemRl *)a)->mu_actor; }
 
+/* The mean actor's evaluation episodes, spread over the pool's threads and MPI ranks: the
+ * episodes, seeds and statistics of the trainer's serial evaluation (spec §2 step 7). */
+static int cemrl_evaluate_policy(Agent *a, uint64_t seed, EnvEvalStats *out, CoreErr *err) {
+  (void)err;
+  CemRl *c = (CemRl *)a;
+  agent_pool_evaluate_actor(c->pool, c->mu_actor->params, seed, a->s.eval_episodes, out);
+  return CORE_OK;
+}
+
 /* Run shape and counters: method, pop_size, n_params identify the run; gen and actor_steps
  * carry the loop state between generations. */
 enum { CNT_METHOD = 0, CNT_POP, CNT_NPARAMS, CNT_GEN, CNT_ACTOR_STEPS, CNT_N };
@@ -449,6 +458,7 @@ Agent *cemrl_agent_create(const AgentSettings *s, CoreErr *err) {
     a->stat_names[i] = stat_names[i];
     a->stats[i] = NAN;
   }
+  a->evaluate = cemrl_evaluate_policy;
   c->has_grad = s->method != AGENT_CEM;
   c->pop_size = s->cem.pop_size;
   c->n_grad = c->has_grad ? s->cemrl.n_grad : 0;

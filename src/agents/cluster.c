@@ -40,8 +40,10 @@ typedef struct {
   int stop;
   int lo, hi;
   int noisy;
+  int same_row;             /* one actor's evaluation: a single row, no staged transitions */
   uint64_t seed;
   int64_t gen;
+  int64_t eval_first;
   AgentActionNoise noise;
 } ClusterJob;
 
@@ -83,13 +85,17 @@ int cluster_pool_send(AgentPool *p, int n_pop) {
   if (g_size <= 1) return n_pop;
   for (int r = 1; r < g_size; r++) {
     ClusterJob job = {.lo = share(n_pop, r), .hi = share(n_pop, r + 1), .noisy = p->noise != NULL,
-                      .seed = p->seed, .gen = p->gen};
+                      .same_row = p->same_row, .seed = p->seed, .gen = p->gen,
+                      .eval_first = p->eval_first};
     if (job.lo == job.hi) continue;
     if (p->noise) job.noise = *p->noise;
     MPI_Send(&job, sizeof job, MPI_BYTE, r, TAG_JOB, MPI_COMM_WORLD);
-    for (int i = job.lo; i < job.hi; i++)
-      MPI_Send(p->pop + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, r, TAG_ROW,
-               MPI_COMM_WORLD);
+    if (p->same_row)
+      MPI_Send(p->pop, (int)p->n_params, MPI_FLOAT, r, TAG_ROW, MPI_COMM_WORLD);
+    else
+      for (int i = job.lo; i < job.hi; i++)
+        MPI_Send(p->pop + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, r, TAG_ROW,
+                 MPI_COMM_WORLD);
   }
   return share(n_pop, 1);
 }
@@ -103,6 +109,7 @@ static void transfer_results(AgentPool *p, int r, int lo, int hi, int sending) {
   else
     MPI_Recv(p->out + lo, (int)(sizeof(EnvEpisode) * (size_t)(hi - lo)), MPI_BYTE, r, TAG_EPISODES,
              MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (p->eval_first >= 0) return;  /* an actor's evaluation stages nothing for a buffer */
   for (int i = lo; i < hi; i++) {
     float *f = p->stage_mem + (size_t)i * per;
     unsigned char *t = p->term_mem + (size_t)i * T;
@@ -144,10 +151,15 @@ int agent_pool_serve(AgentPool *p, CoreErr *err) {
     if (job.stop) break;
     /* rank 0 runs the same build on the same settings: a bad share is a programming error */
     CORE_ASSERT(job.lo >= 0 && job.lo < job.hi && job.hi <= p->max_pop);
-    for (int i = job.lo; i < job.hi; i++)
-      MPI_Recv(rows + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, 0, TAG_ROW,
-               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (job.same_row)
+      MPI_Recv(rows, (int)p->n_params, MPI_FLOAT, 0, TAG_ROW, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    else
+      for (int i = job.lo; i < job.hi; i++)
+        MPI_Recv(rows + (size_t)i * p->n_params, (int)p->n_params, MPI_FLOAT, 0, TAG_ROW,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     p->pop = rows;
+    p->same_row = job.same_row;
+    p->eval_first = job.eval_first;
     p->seed = job.seed;
     p->gen = job.gen;
     p->noise = job.noisy ? &job.noise : NULL;
@@ -155,6 +167,8 @@ int agent_pool_serve(AgentPool *p, CoreErr *err) {
     pool_run_range(p, job.lo, job.hi);
     transfer_results(p, 0, job.lo, job.hi, 1);
     p->noise = NULL;
+    p->same_row = 0;
+    p->eval_first = -1;
   }
   core_free(rows);
   core_free(out);

@@ -64,10 +64,12 @@ static void pool_run_one(AgentPool *p, PoolWorker *w, int i) {
   PoolStage *sg = &p->stages[i];
   sg->len = 0;
   /* forward only reads the bound parameters */
-  nn_mlp_bind_params(w->actor, (float *)(p->pop + (size_t)i * p->n_params));
+  nn_mlp_bind_params(w->actor, (float *)(p->pop + (p->same_row ? 0 : (size_t)i * p->n_params)));
   EnvRolloutOpts opts = {.policy = agent_pool_actor_policy, .policy_ctx = w->actor,
                          .on_step = pool_stage_step, .step_ctx = sg, .max_steps = p->steps_cap};
-  uint64_t reset_seed = agent_pool_reset_seed(p->seed, p->gen, i);
+  uint64_t reset_seed = p->eval_first >= 0
+                            ? core_rng_derive(p->seed, CORE_RNG_EVAL, (uint64_t)(p->eval_first + i))
+                            : agent_pool_reset_seed(p->seed, p->gen, i);
   if (p->noise) {
     reset_seed = agent_pool_reset_seed(core_rng_derive(p->seed, CORE_RNG_EXPLORE, 0), p->gen, i);
     PoolNoisyPolicy *np = &w->noisy;
@@ -132,6 +134,7 @@ void agent_pool_free(AgentPool *p) {
     }
   core_free(p->workers);
   core_free(p->stages);
+  core_free(p->eval_out);
   core_free(p->stage_mem);
   core_free(p->term_mem);
   core_free(p->tids);
@@ -215,6 +218,8 @@ AgentPool *agent_pool_create(const char *env_name, const NnLayerDesc *layers, in
     if (!wk->scratch || !wk->noisy.ou) goto nomem;
   }
   p->n_params = p->workers[0].actor->n_params;
+  p->eval_first = -1;
+  if (!(p->eval_out = core_calloc((size_t)max_pop, sizeof(EnvEpisode)))) goto nomem;
   if (pool_alloc_stages(p, err)) goto fail;
   if (p->n_threads > 0) {
     if (pthread_mutex_init(&p->mu, NULL)) goto nothread;
@@ -287,6 +292,8 @@ int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uin
   p->seed = seed;
   p->gen = gen;
   p->noise = noise;
+  p->same_row = 0;
+  p->eval_first = -1;
   p->out = out;
   /* under MPI the other ranks take later shares of the population while this one runs its own */
   int own = cluster_pool_send(p, n_pop);
@@ -305,4 +312,31 @@ int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uin
              sg->next_obs + (size_t)t * p->obs_dim, sg->term[t]);
   }
   return steps;
+}
+
+void agent_pool_evaluate_actor(AgentPool *p, const float *params, uint64_t seed, int episodes,
+                               EnvEvalStats *out) {
+  CORE_ASSERT(params && episodes > 0);
+  const int blas_threads = nn_blas_threads();
+  if (blas_threads != 1) nn_blas_set_threads(1);
+  EnvEvalAcc acc;
+  env_eval_acc_init(&acc);
+  p->pop = params;
+  p->seed = seed;
+  p->noise = NULL;
+  p->same_row = 1;
+  p->out = p->eval_out;
+  /* in chunks of the staging capacity; episodes are added in index order */
+  for (int first = 0; first < episodes; first += p->max_pop) {
+    int n = episodes - first < p->max_pop ? episodes - first : p->max_pop;
+    p->eval_first = first;
+    int own = cluster_pool_send(p, n);
+    pool_run_range(p, 0, own);
+    cluster_pool_receive(p, n);
+    for (int i = 0; i < n; i++) env_eval_acc_add(&acc, &p->eval_out[i]);
+  }
+  p->eval_first = -1;
+  p->same_row = 0;
+  if (blas_threads != 1) nn_blas_set_threads(blas_threads);
+  env_eval_acc_finish(&acc, out);
 }

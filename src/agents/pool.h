@@ -72,4 +72,11 @@ int64_t agent_pool_evaluate_noisy(AgentPool *p, const float *pop, int n_pop, uin
                                   int64_t gen, const AgentActionNoise *noise, ReplayBuffer *rb,
                                   EnvEpisode *out);
 
+/* Evaluate one actor (params: n_params floats) over `episodes` deterministic episodes, spread over
+ * the workers (and MPI ranks) like a population; episode i resets with core_rng_derive(seed,
+ * CORE_RNG_EVAL, i), so out equals env_evaluate with agent_pool_actor_policy on one instance.
+ * Nothing is staged for a buffer. */
+void agent_pool_evaluate_actor(AgentPool *p, const float *params, uint64_t seed, int episodes,
+                               EnvEvalStats *out);
+
 #endif

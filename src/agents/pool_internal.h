@@ -61,7 +61,11 @@ struct AgentPool {
   uint64_t seed;
   int64_t gen;
   const AgentActionNoise *noise;   /* NULL: deterministic episodes */
+  int same_row;             /* every individual runs row 0 of pop (one actor's evaluation) */
+  int64_t eval_first;       /* >= 0: individual i is evaluation episode eval_first + i, reset as
+                               env_evaluate resets it; < 0: population reset seeds */
   EnvEpisode *out;
+  EnvEpisode *eval_out;     /* (max_pop) episodes of agent_pool_evaluate_actor */
 };
 
 /* Evaluate individuals [lo, hi) of the current job (pop, seed, gen, noise, out already set) on

@@ -106,7 +106,7 @@ int train_run(const AgentSettings *s, const TrainOpts *o, TrainResult *r, CoreEr
   int rc = CORE_OK;
   Agent *a = agent_create(s, err);
   if (!a) return err ? err->code : CORE_ERR_INVALID;
-  /* an agent that evaluates itself (the supervised learner) needs no env instance */
+  /* an agent that evaluates itself (supervised, CEM and CEM-RL) needs no env instance here */
   Env *eval_env = a->evaluate ? NULL : env_make(s->env, err);
   CoreCsv *csv = NULL;
   if (!eval_env && !a->evaluate) {

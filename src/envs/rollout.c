@@ -42,27 +42,44 @@ void env_rollout(Env *e, uint64_t seed, const EnvRolloutOpts *opts, float *scrat
   }
 }
 
+void env_eval_acc_init(EnvEvalAcc *acc) {
+  *acc = (EnvEvalAcc){.st = {.min = INFINITY, .max = -INFINITY}};
+}
+
+void env_eval_acc_add(EnvEvalAcc *acc, const EnvEpisode *ep) {
+  EnvEvalStats *st = &acc->st;
+  /* Welford: stable for many episodes with large returns */
+  st->episodes++;
+  double d = ep->ret - st->mean;
+  st->mean += d / st->episodes;
+  acc->m2 += d * (ep->ret - st->mean);
+  st->min = fmin(st->min, ep->ret);
+  st->max = fmax(st->max, ep->ret);
+  acc->len_sum += ep->length;
+  st->n_terminated += ep->terminated;
+  st->n_truncated += ep->truncated;
+  st->n_cut += ep->status != ENV_OK;
+}
+
+void env_eval_acc_finish(const EnvEvalAcc *acc, EnvEvalStats *out) {
+  CORE_ASSERT(acc->st.episodes > 0);
+  const int n = acc->st.episodes;
+  *out = acc->st;
+  out->std = n > 1 ? sqrt(acc->m2 / (n - 1)) : 0.0;
+  out->mean_length = acc->len_sum / n;
+}
+
 void env_evaluate(Env *e, uint64_t seed, int episodes, const EnvRolloutOpts *opts, float *scratch,
                   EnvEvalStats *out) {
   CORE_ASSERT(episodes > 0);
-  *out = (EnvEvalStats){.episodes = episodes, .min = INFINITY, .max = -INFINITY};
-  double m2 = 0.0, len_sum = 0.0;
+  EnvEvalAcc acc;
+  env_eval_acc_init(&acc);
   for (int i = 0; i < episodes; i++) {
     EnvEpisode ep;
     env_rollout(e, core_rng_derive(seed, CORE_RNG_EVAL, (uint64_t)i), opts, scratch, &ep);
-    /* Welford: stable for many episodes with large returns */
-    double d = ep.ret - out->mean;
-    out->mean += d / (i + 1);
-    m2 += d * (ep.ret - out->mean);
-    out->min = fmin(out->min, ep.ret);
-    out->max = fmax(out->max, ep.ret);
-    len_sum += ep.length;
-    out->n_terminated += ep.terminated;
-    out->n_truncated += ep.truncated;
-    out->n_cut += ep.status != ENV_OK;
+    env_eval_acc_add(&acc, &ep);
   }
-  out->std = episodes > 1 ? sqrt(m2 / (episodes - 1)) : 0.0;
-  out->mean_length = len_sum / episodes;
+  env_eval_acc_finish(&acc, out);
 }
 
 void env_policy_zero(void *ctx, const Env *e, const float *obs, float *act) {

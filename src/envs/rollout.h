@@ -56,6 +56,18 @@ size_t env_rollout_scratch_floats(const Env *e);
 void env_rollout(Env *e, uint64_t seed, const EnvRolloutOpts *opts, float *scratch,
                  EnvEpisode *out);
 
+/* Running statistics of episodes added in order (Welford), for evaluations run elsewhere (a
+ * population pool): the same episodes added in the same order give env_evaluate's numbers. */
+typedef struct {
+  EnvEvalStats st;
+  double m2, len_sum;
+} EnvEvalAcc;
+
+void env_eval_acc_init(EnvEvalAcc *acc);
+void env_eval_acc_add(EnvEvalAcc *acc, const EnvEpisode *ep);
+/* The statistics of the episodes added so far (at least one). */
+void env_eval_acc_finish(const EnvEvalAcc *acc, EnvEvalStats *out);
+
 /* Run `episodes` episodes; episode i resets with core_rng_derive(seed, CORE_RNG_EVAL, i). */
 void env_evaluate(Env *e, uint64_t seed, int episodes, const EnvRolloutOpts *opts, float *scratch,
                   EnvEvalStats *out);
