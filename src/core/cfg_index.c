@@ -188,7 +188,10 @@ int cfg_syntax_error(CoreErr *err, const char *label, const char *text, size_t l
   int line, col;
   if (off > len) off = len;
   cfg_linecol(text, len, off, &line, &col);
-  size_t start = off - (size_t)(col - 1), end = start;
+  /* the shown line is bounded by '\n' or '\r' on either side of off (a lone '\r' ends a line
+   * for the reader even though it does not count as one), so start <= off <= end <= len */
+  size_t start = off, end = off;
+  while (start > 0 && text[start - 1] != '\n' && text[start - 1] != '\r') start--;
   while (end < len && text[end] != '\n' && text[end] != '\r') end++;
   /* show at most 120 bytes of the line, starting up to 60 before the error */
   size_t from = (off - start > 60) ? off - 60 : start;
