@@ -47,7 +47,7 @@ static void usage(FILE *f) {
           "CEM-DDPG): `mpirun -np R --bind-to none cemrl train ...` spreads each population\n"
           "evaluation over R processes with the same numbers as one process; stop it with\n"
           "`kill -USR1 <mpirun pid>` (mpirun forwards SIGUSR1; on Ctrl-C it kills the job after a\n"
-          "short grace, and the run resumes from its last periodic checkpoint).\n\n"
+          "short grace, so a long generation falls back to the last periodic checkpoint).\n\n"
           "settings (config keys; nested keys as objects, or dotted with --set):\n");
   core_cfg_print_help(app_agent_fields, f);
 }
