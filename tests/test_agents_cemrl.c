@@ -720,6 +720,65 @@ static void test_importance_mixing_loop(void **state) {
   agent_free(a2);
 }
 
+/* ck with section `name` shortened by `cut` bytes, or (when data) replaced by data[0..n). */
+static CoreCkpt *rewritten(const CoreCkpt *ck, const char *section, size_t cut, const void *data,
+                           size_t n, void **buf) {
+  CoreErr err;
+  core_err_clear(&err);
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  for (int i = 0; i < core_ckpt_count(ck); i++) {
+    const char *name = core_ckpt_name_at(ck, i);
+    size_t sz;
+    const void *p = core_ckpt_find(ck, name, &sz);
+    if (!strcmp(name, section)) {
+      if (data) p = data, sz = n;
+      else sz -= cut;
+    }
+    assert_int_equal(core_ckpt_add_copy(w, name, p, sz, &err), 0);
+  }
+  size_t bsz;
+  assert_int_equal(core_ckpt_write_buffer(w, buf, &bsz, &err), 0);
+  core_ckpt_writer_free(w);
+  CoreCkpt *out = core_ckpt_load_buffer(*buf, bsz, section, &err);
+  assert_non_null(out);
+  return out;
+}
+
+/* A damaged step counter that would make the next gradient phase endless is refused (found by
+ * fuzz/fuzz_ckpt.c: it accepted 2^40 and trained on). */
+static void test_rejects_huge_budget(void **state) {
+  (void)state;
+  AgentSettings s = test_settings("Pendulum-v1", AGENT_CEMTD3, 4, 8);
+  Agent *a = create_ok(&s);
+  iterate_ok(a);
+  void *buf, *bad_buf;
+  CoreCkpt *ck = checkpoint_of(a, "good", &buf);
+  size_t n;
+  int64_t cnt[5];
+  const void *p = core_ckpt_find(ck, "cemrl.counters", &n);
+  assert_int_equal(n, sizeof cnt);
+  memcpy(cnt, p, sizeof cnt);
+  cnt[4] = (int64_t)1 << 40;  /* the last generation's env steps */
+  CoreCkpt *bad = rewritten(ck, "cemrl.counters", 0, cnt, sizeof cnt, &bad_buf);
+  Agent *b = create_ok(&s);
+  CoreErr err;
+  core_err_clear(&err);
+  assert_int_equal(agent_load(b, bad, &err), CORE_ERR_CORRUPT);
+  assert_non_null(strstr(err.msg, "env steps exceed 800 (4 episodes of at most 200 steps)"));
+  /* the largest honest value still loads */
+  cnt[4] = 800;
+  core_ckpt_free(bad);
+  core_free(bad_buf);
+  bad = rewritten(ck, "cemrl.counters", 0, cnt, sizeof cnt, &bad_buf);
+  if (agent_load(b, bad, &err)) fail_msg("load: %s", err.msg);
+  core_ckpt_free(bad);
+  core_free(bad_buf);
+  core_ckpt_free(ck);
+  core_free(buf);
+  agent_free(a);
+  agent_free(b);
+}
+
 /* A checkpoint from before the "reused" statistic (one double less in cemrl.stats) still loads,
  * and a run without importance mixing logs the columns it had then. */
 static void test_loads_older_stats(void **state) {
@@ -733,20 +792,8 @@ static void test_loads_older_stats(void **state) {
   void *buf;
   CoreCkpt *ck = checkpoint_of(a, "new", &buf);
   /* the same checkpoint as the earlier version wrote it */
-  CoreCkptWriter *old = core_ckpt_writer_create();
-  for (int i = 0; i < core_ckpt_count(ck); i++) {
-    const char *name = core_ckpt_name_at(ck, i);
-    size_t n;
-    const void *data = core_ckpt_find(ck, name, &n);
-    if (!strcmp(name, "cemrl.stats")) n -= sizeof(double);
-    assert_int_equal(core_ckpt_add_copy(old, name, data, n, &err), 0);
-  }
   void *obuf;
-  size_t osz;
-  assert_int_equal(core_ckpt_write_buffer(old, &obuf, &osz, &err), 0);
-  core_ckpt_writer_free(old);
-  CoreCkpt *ock = core_ckpt_load_buffer(obuf, osz, "old", &err);
-  assert_non_null(ock);
+  CoreCkpt *ock = rewritten(ck, "cemrl.stats", sizeof(double), NULL, 0, &obuf);
   Agent *b = create_ok(&s);
   if (agent_load(b, ock, &err)) fail_msg("load: %s", err.msg);
   iterate_ok(a);
@@ -933,7 +980,7 @@ int main(void) {
       cmocka_unit_test(test_threads_identical),
       cmocka_unit_test(test_noisy_episodes),
       cmocka_unit_test(test_importance_mixing_loop),
-      cmocka_unit_test(test_loads_older_stats),
+      cmocka_unit_test(test_loads_older_stats), cmocka_unit_test(test_rejects_huge_budget),
       cmocka_unit_test(test_resume_cemtd3),
       cmocka_unit_test(test_resume_cemddpg_cem),
       cmocka_unit_test(test_errors),

@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -194,6 +195,41 @@ static void model_check(const CoreCkpt *c, const Model *m) {
 }
 
 /* ---------------------------------------------------------------- round trips */
+
+/* RNG sections: live streams load; an all-zero state (zeros forever: a hang in the rejection
+ * samplers) or a malformed cached deviate is refused as damage. */
+static void test_rng_states(void **state) {
+  (void)state;
+  CoreRng good[2], zero = {{0}, 0.0, 0, 0}, spare = {{1, 2, 3, 4}, 0.0, 2, 0}, nan_spare = {{1, 2, 3, 4}, 0.0, 1, 0};
+  nan_spare.spare = NAN;
+  core_rng_stream(&good[0], 7, CORE_RNG_TEST, 0);
+  core_rng_stream(&good[1], 8, CORE_RNG_TEST, 0);
+  core_rng_normal(&good[1]);  /* leaves a cached deviate */
+  CoreErr err;
+  core_err_clear(&err);
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  assert_int_equal(core_ckpt_add_copy(w, "good", good, sizeof good, &err), 0);
+  assert_int_equal(core_ckpt_add_copy(w, "zero", &zero, sizeof zero, &err), 0);
+  assert_int_equal(core_ckpt_add_copy(w, "spare", &spare, sizeof spare, &err), 0);
+  assert_int_equal(core_ckpt_add_copy(w, "nan", &nan_spare, sizeof nan_spare, &err), 0);
+  void *buf;
+  size_t n;
+  assert_int_equal(core_ckpt_write_buffer(w, &buf, &n, &err), 0);
+  CoreCkpt *c = core_ckpt_load_buffer(buf, n, "rngs.ckpt", &err);
+  assert_non_null(c);
+  CoreRng got[2];
+  assert_int_equal(core_ckpt_read_rngs(c, "good", got, 2, &err), 0);
+  assert_memory_equal(got, good, sizeof good);
+  const char *bad[] = {"zero", "spare", "nan"};
+  for (int i = 0; i < 3; i++) {
+    core_err_clear(&err);
+    assert_int_equal(core_ckpt_read_rngs(c, bad[i], got, 1, &err), CORE_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "rngs.ckpt: section"));
+  }
+  core_ckpt_free(c);
+  core_free(buf);
+  core_ckpt_writer_free(w);
+}
 
 static void test_roundtrip_buffer(void **state) {
   (void)state;
@@ -773,6 +809,7 @@ static void test_every_allocation_failure(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_roundtrip_buffer),
+    cmocka_unit_test(test_rng_states),
     cmocka_unit_test(test_roundtrip_file),
     cmocka_unit_test(test_empty_checkpoint),
     cmocka_unit_test(test_every_truncation_rejected),

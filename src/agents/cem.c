@@ -178,8 +178,9 @@ int cem_load(Cem *c, const CoreCkpt *ck, const char *prefix, CoreErr *err) {
   CEM_READ("elite", c->elite, c->n * sizeof(float));
   CEM_READ("scalars", scal, sizeof scal);
   CEM_READ("gen", &c->gen, sizeof c->gen);
-  CEM_READ("rng", &c->rng, sizeof c->rng);
 #undef CEM_READ
+  snprintf(name, sizeof name, "%s.rng", prefix);
+  if ((rc = core_ckpt_read_rngs(ck, name, &c->rng, 1, err))) return rc;
   c->eps = scal[0];
   c->has_elite = scal[1] != 0;
   return CORE_OK;

@@ -311,6 +311,15 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
   if (cnt[CNT_GEN] < 0 || cnt[CNT_ACTOR_STEPS] < 0)
     return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.counters: negative counters",
                         core_ckpt_label(ck));
+  /* the next gradient budget: one generation's env steps, at most one episode per individual
+   * (and per noisy episode); a larger one would train for hours on a damaged number */
+  const int64_t max_len = agent_pool_env(c->pool)->max_episode_steps;
+  const int64_t max_steps = (int64_t)(c->pop_size + a->s.cemrl.n_noisy) * max_len;
+  if (cnt[CNT_ACTOR_STEPS] > max_steps)
+    return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.counters: the last generation's "
+                        "%lld env steps exceed %lld (%d episodes of at most %lld steps)",
+                        core_ckpt_label(ck), (long long)cnt[CNT_ACTOR_STEPS], (long long)max_steps,
+                        c->pop_size + a->s.cemrl.n_noisy, (long long)max_len);
   /* importance mixing on in both or in neither, checked before anything is overwritten */
   int ck_im = core_ckpt_find(ck, "cemrl.im.have", NULL) != NULL;
   if (ck_im != (c->im != NULL))
@@ -318,7 +327,7 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
                         "cemrl.importance_mixing %s, this run has it %s (resume with the config "
                         "that wrote it)", core_ckpt_label(ck), ck_im ? "on" : "off",
                         c->im ? "on" : "off");
-  if ((rc = core_ckpt_read(ck, "cemrl.rng", &replay, sizeof replay, err))) return rc;
+  if ((rc = core_ckpt_read_rngs(ck, "cemrl.rng", &replay, 1, err))) return rc;
   /* checkpoints from before the "reused" column hold one statistic less */
   size_t stats_size = 0;
   int old_stats = core_ckpt_find(ck, "cemrl.stats", &stats_size) &&
@@ -333,7 +342,6 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
   if (c->im) {
     /* recorded transitions lie in what the buffer has taken, each at most one episode long */
     int64_t added = c->rb ? c->rb->added : INT64_MAX / 2;
-    int64_t max_len = agent_pool_env(c->pool)->max_episode_steps;
     if ((rc = cem_im_load(c->im, ck, "cemrl.im", added, max_len, err))) return rc;
     if ((rc = core_ckpt_read(ck, "cemrl.im.reused_steps", &reused_steps, sizeof reused_steps,
                              err)))

@@ -228,7 +228,7 @@ static int sup_load(Agent *a, const CoreCkpt *c, CoreErr *err) {
   int rc;
   CoreRng rng;
   double stats[ST_N], lr;
-  if ((rc = core_ckpt_read(c, "sup.rng", &rng, sizeof rng, err))) return rc;
+  if ((rc = core_ckpt_read_rngs(c, "sup.rng", &rng, 1, err))) return rc;
   if ((rc = core_ckpt_read(c, "sup.stats", stats, sizeof stats, err))) return rc;
   if ((rc = core_ckpt_read(c, "sup.lr", &lr, sizeof lr, err))) return rc;
   if ((rc = nn_mlp_load(sa->net, c, "sup.net", err))) return rc;

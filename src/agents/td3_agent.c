@@ -108,7 +108,7 @@ static int td3_agent_load(Agent *a, const CoreCkpt *c, CoreErr *err) {
   int rc;
   CoreRng rngs[2];
   double stats[ST_N];
-  if ((rc = core_ckpt_read(c, "td3agent.rng", rngs, sizeof rngs, err))) return rc;
+  if ((rc = core_ckpt_read_rngs(c, "td3agent.rng", rngs, 2, err))) return rc;
   if ((rc = core_ckpt_read(c, "td3agent.stats", stats, sizeof stats, err))) return rc;
   if ((rc = td3_load(ta->td3, c, "td3", err))) return rc;
   if ((rc = rb_load(ta->rb, c, "replay", err))) return rc;

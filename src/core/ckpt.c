@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,6 +754,19 @@ int core_ckpt_read(const CoreCkpt *c, const char *name, void *dst, size_t size, 
                         "%s: section '%s' is %zu bytes, expected %zu (checkpoint from a different "
                         "configuration?)", c->label, name, have, size);
   if (size) memcpy(dst, p, size);
+  return CORE_OK;
+}
+
+int core_ckpt_read_rngs(const CoreCkpt *c, const char *name, CoreRng *rngs, int n, CoreErr *err) {
+  int rc = core_ckpt_read(c, name, rngs, sizeof(CoreRng) * (size_t)n, err);
+  if (rc) return rc;
+  for (int i = 0; i < n; i++) {
+    const CoreRng *r = &rngs[i];
+    int zero = !(r->s[0] | r->s[1] | r->s[2] | r->s[3]);
+    if (zero || (r->has_spare != 0 && r->has_spare != 1) || (r->has_spare && !isfinite(r->spare)))
+      return core_err_set(err, CORE_ERR_CORRUPT, "%s: section '%s': random stream %d has a state "
+                          "no stream can reach (damaged checkpoint)", c->label, name, i);
+  }
   return CORE_OK;
 }
 

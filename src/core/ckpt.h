@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/rng.h"
 
 #define CORE_CKPT_NAME_MAX 63      /* longest section name, bytes */
 #define CORE_CKPT_MAX_SECTIONS 4096
@@ -63,6 +64,10 @@ const void *core_ckpt_find(const CoreCkpt *c, const char *name, size_t *size);
 /* Copy section `name` into dst, which must be exactly `size` bytes; a missing section or a
  * size mismatch is CORE_ERR_CORRUPT with a message naming the file and the section. */
 int core_ckpt_read(const CoreCkpt *c, const char *name, void *dst, size_t size, CoreErr *err);
+
+/* core_ckpt_read of n RNG streams, refusing a state no stream reaches: an all-zero xoshiro state
+ * (it would give zeros forever and hang the rejection samplers) or a bad cached deviate. */
+int core_ckpt_read_rngs(const CoreCkpt *c, const char *name, CoreRng *rngs, int n, CoreErr *err);
 
 /* The label (usually the path) the checkpoint was loaded from. */
 const char *core_ckpt_label(const CoreCkpt *c);
