@@ -212,6 +212,19 @@ static void test_damaged_arch(void **state) {
   assert_int_equal(nn_mlp_load(a, c, "actor", &err), CORE_ERR_CORRUPT);
   assert_contains(err.msg, "actor.params");
   core_ckpt_free(c);
+  /* a description of a huge network beside small parameters is refused before anything of that
+   * size is allocated (found by fuzz/fuzz_policy.c: 2 GB for a 100-byte file) */
+  memcpy(copy, arch, size);
+  copy[20] = 0x00, copy[21] = 0x00, copy[22] = 0x80, copy[23] = 0x00;  /* layer 0: linear(2^23) */
+  w = core_ckpt_writer_create();
+  assert_int_equal(core_ckpt_add(w, "actor.arch", copy, size, &err), 0);
+  assert_int_equal(core_ckpt_add(w, "actor.params", a->params, a->n_params * 4, &err), 0);
+  c = round_trip(w);
+  core_ckpt_writer_free(w);
+  assert_null(nn_mlp_create_from_ckpt(c, "actor", 1, &err));
+  assert_int_equal(err.code, CORE_ERR_CORRUPT);
+  assert_contains(err.msg, "describes");
+  core_ckpt_free(c);
   core_free(copy);
   core_ckpt_free(good);
   nn_mlp_free(a);

@@ -275,6 +275,22 @@ NnMlp *nn_mlp_create_from_ckpt(const CoreCkpt *c, const char *prefix, int max_ba
                                CoreErr *err) {
   StoredArch a;
   if (stored_arch_read(&a, c, prefix, err) < 0) return NULL;
+  /* the parameters must be in the file before a network of that size is allocated: a damaged
+   * description could otherwise ask for gigabytes */
+  char name_params[CORE_CKPT_NAME_MAX + 2];
+  size_t have = 0;
+  long want = nn_mlp_count_params(a.in_dim, a.descs, a.n_layers);
+  if (section_name(name_params, sizeof name_params, prefix, "params", err) < 0) {
+    stored_arch_release(&a);
+    return NULL;
+  }
+  if (want >= 0 && (!core_ckpt_find(c, name_params, &have) || have != (size_t)want * sizeof(float))) {
+    core_err_set(err, CORE_ERR_CORRUPT, "%s: network '%s' describes %ld parameters but section "
+                 "'%s' holds %zu bytes (damaged or mismatched file)", core_ckpt_label(c), prefix,
+                 want, name_params, have);
+    stored_arch_release(&a);
+    return NULL;
+  }
   NnMlp *net = nn_mlp_create(a.in_dim, a.descs, a.n_layers, max_batch, err);
   stored_arch_release(&a);
   if (!net) return NULL;
