@@ -41,6 +41,11 @@ same_run() {  # same_run A B what: identical learning curve and final policy
 "${MPIRUN[@]}" -np 2 "$CEMRL" train "$CFG/cem_pendulum.json" --steps 6000 --set eval_episodes=25 --threads 1 --out mpi \
   --name cem --quiet > out.txt 2>&1 || bad "cem over 2 processes: $(tail -5 out.txt)"
 same_run one/cem mpi/cem "CEM: 2 MPI processes = 1 process"
+# rank 0's closing line: episodes per process; each one must have taken a share
+line=$(grep "episodes evaluated by each of the 2 MPI processes" out.txt)
+if [ -n "$line" ] && ! echo "$line" | awk -F: '{print $NF}' | tr ' ' '\n' | grep -qx 0; then
+  ok "work spread: $line"
+else bad "no share for some process: '$line'"; fi
 grep -q '"mpi_processes": 2' mpi/cem/meta.json && ok "meta.json records 2 processes" ||
   bad "meta.json: $(grep mpi mpi/cem/meta.json)"
 
@@ -51,6 +56,23 @@ A=("$CFG/cemtd3_pendulum.json" --steps 4000 --set td3.start_steps=1000 --set cem
 "${MPIRUN[@]}" -np 3 "$CEMRL" train "${A[@]}" --threads 2 --out mpi > out.txt 2>&1 ||
   bad "cemtd3 over 3 processes: $(tail -5 out.txt)"
 same_run one/td mpi/td "CEM-TD3 (noisy episodes): 3 MPI processes x 2 threads = 1 process"
+
+# InvertedPendulum episodes end early and at different lengths: variable-size transfers
+C=("$CFG/cemtd3_pendulum.json" --set env=InvertedPendulum-v4 --steps 3000 --set td3.start_steps=500
+   --set eval_period=1000 $SMALL --quiet --name ip)
+"$CEMRL" train "${C[@]}" --threads 1 --out one > /dev/null 2> err.txt || bad "cemtd3 ip, one: $(cat err.txt)"
+"${MPIRUN[@]}" -np 2 "$CEMRL" train "${C[@]}" --threads 1 --out mpi > out.txt 2>&1 ||
+  bad "cemtd3 ip over 2 processes: $(tail -5 out.txt)"
+same_run one/ip mpi/ip "CEM-TD3 on InvertedPendulum (early ends): 2 MPI processes = 1 process"
+
+# a serving process that fails (here: its config is missing, as on a machine without the file)
+# ends the job with its message; rank 0 must not wait for it forever
+timeout 120 "${MPIRUN[@]}" -np 1 "$CEMRL" train "$CFG/cem_pendulum.json" --steps 400000 --out mpi \
+  --name fail --quiet : -np 1 "$CEMRL" train "$T/nowhere.json" --quiet > out.txt 2>&1 < /dev/null
+rc=$?
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "nowhere.json" out.txt; then
+  ok "a failing serving process ends the job (status $rc)"
+else bad "failing serving process: status $rc (124: hung), $(head -c 300 out.txt)"; fi
 
 # SIGUSR1 to mpirun reaches rank 0, which checkpoints; resuming over MPI ends where one process does
 B=("$CFG/cemtd3_pendulum.json" --set td3.start_steps=1000 --set eval_period=1000 $SMALL --quiet --name us

@@ -252,8 +252,6 @@ static void test_no_alloc(void **state) {
   env_free(e);
 }
 
-/* Bad input: unknown env (message suggests a name), max_pop < 1, negative threads; a create that
- * fails on any allocation frees what it got. */
 /* One actor's evaluation spread over the pool (in chunks of POP when there are more episodes)
  * equals env_evaluate on a single instance with the same policy rule: every statistic, exactly. */
 static void test_evaluate_actor(void **state) {
@@ -294,6 +292,8 @@ static void test_evaluate_actor(void **state) {
   env_free(e);
 }
 
+/* Bad input: unknown env (message suggests a name), max_pop < 1, negative threads; a create that
+ * fails on any allocation frees what it got. */
 static void test_errors(void **state) {
   (void)state;
   Env *e = env_make("Pendulum-v1", NULL);

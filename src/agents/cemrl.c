@@ -314,12 +314,13 @@ static int cemrl_load(Agent *a, const CoreCkpt *ck, CoreErr *err) {
   /* the next gradient budget: one generation's env steps, at most one episode per individual
    * (and per noisy episode); a larger one would train for hours on a damaged number */
   const int64_t max_len = agent_pool_env(c->pool)->max_episode_steps;
-  const int64_t max_steps = (int64_t)(c->pop_size + a->s.cemrl.n_noisy) * max_len;
+  const int n_noisy = c->has_grad ? a->s.cemrl.n_noisy : 0;
+  const int64_t max_steps = (int64_t)(c->pop_size + n_noisy) * max_len;
   if (cnt[CNT_ACTOR_STEPS] > max_steps)
     return core_err_set(err, CORE_ERR_CORRUPT, "%s: section cemrl.counters: the last generation's "
                         "%lld env steps exceed %lld (%d episodes of at most %lld steps)",
                         core_ckpt_label(ck), (long long)cnt[CNT_ACTOR_STEPS], (long long)max_steps,
-                        c->pop_size + a->s.cemrl.n_noisy, (long long)max_len);
+                        c->pop_size + n_noisy, (long long)max_len);
   /* importance mixing on in both or in neither, checked before anything is overwritten */
   int ck_im = core_ckpt_find(ck, "cemrl.im.have", NULL) != NULL;
   if (ck_im != (c->im != NULL))

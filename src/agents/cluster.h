@@ -33,8 +33,13 @@ int agent_cluster_built(void);
 /* The MPI library this build uses, one line ("none" without MPI). */
 const char *agent_cluster_library(void);
 
-/* Leave the job: rank 0 first releases every serving rank. No-op when not joined. */
+/* Leave the job: rank 0 first releases every serving rank and prints how many episodes each
+ * process evaluated. No-op when not joined. */
 void agent_cluster_finalize(void);
+
+/* End the whole job with status (a rank other than 0 that failed: rank 0 would otherwise wait
+ * for it forever). No-op outside a job of several processes. */
+void agent_cluster_abort(int status);
 
 /* On a rank other than 0: evaluate the shares rank 0 sends, with p's envs and threads, until rank
  * 0 releases this rank (agent_cluster_finalize). 0, or an error in a build without MPI. */

@@ -220,7 +220,7 @@ AgentPool *agent_pool_create(const char *env_name, const NnLayerDesc *layers, in
   p->n_params = p->workers[0].actor->n_params;
   p->eval_first = -1;
   if (!(p->eval_out = core_calloc((size_t)max_pop, sizeof(EnvEpisode)))) goto nomem;
-  if (pool_alloc_stages(p, err)) goto fail;
+  if (pool_alloc_stages(p, err) || cluster_pool_check(p, err)) goto fail;
   if (p->n_threads > 0) {
     if (pthread_mutex_init(&p->mu, NULL)) goto nothread;
     if (pthread_cond_init(&p->cv_work, NULL)) {

@@ -80,6 +80,9 @@ int cluster_pool_send(AgentPool *p, int n_pop);
  * stages (no-op with one process). cluster.c. */
 void cluster_pool_receive(AgentPool *p, int n_pop);
 
+/* Under MPI: refuse a pool whose rows or stages exceed one message's count (cluster.c). */
+int cluster_pool_check(const AgentPool *p, CoreErr *err);
+
 /* Per-individual staging floats: (2 obs_dim + act_dim + 1) * steps_cap. */
 size_t pool_stage_floats(const AgentPool *p);
 

@@ -37,7 +37,11 @@ static void select_blas_kernel(char **argv) {
 static int run_command(const AppCommand *c, int argc, char **argv) {
   CoreErr err;
   core_err_clear(&err);
-  if (agent_cluster_init(&argc, &argv, &err)) return app_fail(&err);
+  if (agent_cluster_init(&argc, &argv, &err)) {
+    int rc = app_fail(&err);
+    agent_cluster_abort(rc);  /* every process fails alike; end the job rather than wait */
+    return rc;
+  }
   int rc;
   if (agent_cluster_size() > 1 && strcmp(c->name, "train")) {
     core_err_set(&err, CORE_ERR_INVALID, "`cemrl %s` runs in one process; only `cemrl train` "
@@ -46,6 +50,8 @@ static int run_command(const AppCommand *c, int argc, char **argv) {
   } else {
     rc = c->run(argc - 1, argv + 1);
   }
+  /* a serving rank that failed (its message is out) takes the job down with it */
+  if (rc && agent_cluster_rank() != 0) agent_cluster_abort(rc);
   agent_cluster_finalize();
   return rc;
 }

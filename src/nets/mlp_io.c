@@ -284,10 +284,15 @@ NnMlp *nn_mlp_create_from_ckpt(const CoreCkpt *c, const char *prefix, int max_ba
     stored_arch_release(&a);
     return NULL;
   }
-  if (want >= 0 && (!core_ckpt_find(c, name_params, &have) || have != (size_t)want * sizeof(float))) {
-    core_err_set(err, CORE_ERR_CORRUPT, "%s: network '%s' describes %ld parameters but section "
-                 "'%s' holds %zu bytes (damaged or mismatched file)", core_ckpt_label(c), prefix,
-                 want, name_params, have);
+  const void *params = want >= 0 ? core_ckpt_find(c, name_params, &have) : NULL;
+  if (want >= 0 && (!params || have != (size_t)want * sizeof(float))) {
+    if (!params)
+      core_err_set(err, CORE_ERR_CORRUPT, "%s: no section '%s' (the parameters of network '%s')",
+                   core_ckpt_label(c), name_params, prefix);
+    else
+      core_err_set(err, CORE_ERR_CORRUPT, "%s: network '%s' describes %ld parameters but section "
+                   "'%s' holds %zu bytes (damaged or mismatched file)", core_ckpt_label(c),
+                   prefix, want, name_params, have);
     stored_arch_release(&a);
     return NULL;
   }
