@@ -16,7 +16,6 @@
 #endif
 
 static int g_rank = 0, g_size = 1;
-static long long g_episodes;  /* episodes this process evaluated for the pool (MPI runs) */
 
 int agent_cluster_rank(void) { return g_rank; }
 int agent_cluster_size(void) { return g_size; }
@@ -32,6 +31,7 @@ static long launcher_size(void) {
 #ifdef CEMRL_WITH_MPI
 
 static int g_joined = 0;
+static long long g_episodes;  /* episodes this process evaluated for the pool */
 
 /* Individual indices [share(r), share(r + 1)) go to rank r. */
 static int share(int n_pop, int r) { return (int)((long long)n_pop * r / g_size); }
