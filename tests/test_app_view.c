@@ -448,7 +448,9 @@ static void test_no_display(void **state) {
 
 /* ---------------------------------------------------------------- plot */
 
-/* A run directory with a config (method m, seed s) and eval_mean = y0 + slope * step / 1000. */
+/* A run directory with a config (method m, seed s) and eval_mean = y0 + slope * step / 1000. The
+ * seeds also differ in settings that change no number of a curve (threads, step budget,
+ * checkpoint period), and seed 1 spells out a default the others leave out: one config still. */
 static void make_run_(const char *name, const char *method, int seed, double y0, double slope,
                       int rows) {
   char dir[512], path[600], buf[8192];
@@ -458,7 +460,9 @@ static void make_run_(const char *name, const char *method, int seed, double y0,
   snprintf(path, sizeof path, "%s/config.resolved.json", dir);
   snprintf(buf, sizeof buf,
            "{\n  \"env\": \"Hopper-v4\",\n  \"method\": \"%s\",\n  \"seed\": %d,\n"
-           "  \"threads\": %d,\n  \"td3\": {\"tau\": 0.005}\n}\n", method, seed, 1 + seed % 2);
+           "  \"threads\": %d,\n  \"total_steps\": %d,\n  \"checkpoint_every\": %d,\n"
+           "  \"td3\": {\"tau\": 0.005}%s\n}\n", method, seed, 1 + seed % 2, 1000 * (rows + seed),
+           1 + seed, seed == 1 ? ",\n  \"eval_episodes\": 10" : "");
   write_file_(path, buf);
   size_t len = (size_t)snprintf(buf, sizeof buf,
                                 "step,wall_time,episodes,eval_mean,eval_std,critic_loss\n");

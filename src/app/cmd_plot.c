@@ -11,9 +11,10 @@ static void print_help(void) {
   printf(
       "usage: cemrl plot RUN_DIR|FILE.csv... [--out curves.png|curves.svg] [options]\n\n"
       "Draw learning curves (evaluation return against environment steps) from runs'\n"
-      "progress.csv. Runs whose config.resolved.json match except for the seed (and thread\n"
-      "count) are one series: the mean across the runs with a band, the runs aligned on the\n"
-      "steps (linear interpolation between evaluations, over the steps every run has reached).\n"
+      "progress.csv. Runs whose config.resolved.json match except for the seed (and the\n"
+      "thread count, step budget and checkpoint period, which change no number of a curve)\n"
+      "are one series: the mean across the runs with a band, the runs aligned on the steps\n"
+      "(linear interpolation between evaluations, over the steps every run has reached).\n"
       "Other runs are series of their own, named after their directories.\n\n"
       "  --out FILE      .png or .svg (default curves.png)\n"
       "  --y COLUMN      the column to draw (default eval_mean; any progress.csv column)\n"

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/plot.h"
+#include "app/settings.h"
 #include "core/alloc.h"
 #include "core/cfg.h"
 #include "core/fsutil.h"
@@ -35,7 +36,15 @@ static int read_config(PlotRun *r, const char *dir, CoreErr *err) {
   int rc = core_fs_read_all(path, &text, &len, err);
   if (rc) return rc;
   core_cfg_init();
-  cJSON *root = cJSON_ParseWithLength(text, len);
+  /* through the settings table when it loads, so a key an older version did not write compares
+   * as its default; the raw JSON otherwise */
+  AgentSettings s;
+  CoreErr ignore;
+  char *resolved = NULL;
+  if (core_cfg_load_string(app_agent_fields, &s, text, path, NULL, 0, &ignore) == CORE_OK)
+    resolved = core_cfg_to_json(app_agent_fields, &s);
+  cJSON *root = resolved ? cJSON_Parse(resolved) : cJSON_ParseWithLength(text, len);
+  core_free(resolved);
   core_free(text);
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
@@ -44,9 +53,11 @@ static int read_config(PlotRun *r, const char *dir, CoreErr *err) {
   }
   const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "env");
   if (cJSON_IsString(env)) snprintf(r->env, sizeof r->env, "%s", env->valuestring);
-  /* the seed tells runs of one config apart; the thread count changes no number (DESIGN.md) */
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "seed");
-  cJSON_DeleteItemFromObjectCaseSensitive(root, "threads");
+  /* the seed tells runs of one config apart; none of the others changes a number of the curve
+   * (threads: DESIGN.md; the budget only where it stops; checkpoints: resume = uninterrupted) */
+  const char *ignored[] = {"seed", "threads", "total_steps", "checkpoint_every"};
+  for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+    cJSON_DeleteItemFromObjectCaseSensitive(root, ignored[i]);
   char *key = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   if (!key) return core_err_set(err, CORE_ERR_NOMEM, "%s: out of memory", path);
