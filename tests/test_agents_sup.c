@@ -136,6 +136,52 @@ static void test_deterministic_and_resume(void **state) {
   agent_free(a);
 }
 
+/* A checkpoint whose learning rate is damaged (NaN, negative) is refused with the section named,
+ * not asserted on (found by fuzz/fuzz_ckpt_sup.c). */
+static void test_damaged_lr(void **state) {
+  (void)state;
+  AgentSettings s = regress_settings();
+  CoreErr err;
+  Agent *a = agent_create(&s, &err);
+  assert_non_null(a);
+  run_epochs(a, 1);
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  assert_int_equal(agent_save(a, w, &err), 0);
+  void *buf;
+  size_t n;
+  assert_int_equal(core_ckpt_write_buffer(w, &buf, &n, &err), 0);
+  core_ckpt_writer_free(w);
+  CoreCkpt *good = core_ckpt_load_buffer(buf, n, "good", &err);
+  assert_non_null(good);
+  const double bad_lr[] = {NAN, -0.5, INFINITY};
+  for (int k = 0; k < 3; k++) {
+    CoreCkptWriter *bw = core_ckpt_writer_create();
+    for (int i = 0; i < core_ckpt_count(good); i++) {
+      const char *name = core_ckpt_name_at(good, i);
+      size_t sz;
+      const void *p = core_ckpt_find(good, name, &sz);
+      if (!strcmp(name, "sup.lr")) p = &bad_lr[k];
+      assert_int_equal(core_ckpt_add_copy(bw, name, p, sz, &err), 0);
+    }
+    void *bbuf;
+    size_t bn;
+    assert_int_equal(core_ckpt_write_buffer(bw, &bbuf, &bn, &err), 0);
+    core_ckpt_writer_free(bw);
+    CoreCkpt *bad = core_ckpt_load_buffer(bbuf, bn, "bad.ckpt", &err);
+    assert_non_null(bad);
+    Agent *b = agent_create(&s, &err);
+    core_err_clear(&err);
+    assert_int_equal(agent_load(b, bad, &err), CORE_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "bad.ckpt: section 'sup.lr'"));
+    agent_free(b);
+    core_ckpt_free(bad);
+    core_free(bbuf);
+  }
+  core_ckpt_free(good);
+  core_free(buf);
+  agent_free(a);
+}
+
 /* Multinomial logistic regression on real Fashion-MNIST (the package's files). */
 static void test_fashion_logreg(void **state) {
   (void)state;
@@ -268,6 +314,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_regression),
       cmocka_unit_test(test_deterministic_and_resume),
+      cmocka_unit_test(test_damaged_lr),
       cmocka_unit_test(test_fashion_logreg),
       cmocka_unit_test(test_diagnostics),
       cmocka_unit_test(test_bad_settings),

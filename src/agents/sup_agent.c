@@ -231,6 +231,10 @@ static int sup_load(Agent *a, const CoreCkpt *c, CoreErr *err) {
   if ((rc = core_ckpt_read_rngs(c, "sup.rng", &rng, 1, err))) return rc;
   if ((rc = core_ckpt_read(c, "sup.stats", stats, sizeof stats, err))) return rc;
   if ((rc = core_ckpt_read(c, "sup.lr", &lr, sizeof lr, err))) return rc;
+  /* the FDR schedule only ever lowers the configured rate */
+  if (!isfinite(lr) || lr < 0.0)
+    return core_err_set(err, CORE_ERR_CORRUPT, "%s: section 'sup.lr': learning rate %g is not a "
+                        "finite number >= 0", core_ckpt_label(c), lr);
   if ((rc = nn_mlp_load(sa->net, c, "sup.net", err))) return rc;
   if ((rc = opt_load(sa->opt, c, "sup.opt", err))) return rc;
   if (sa->fdr) {
