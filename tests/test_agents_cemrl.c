@@ -62,12 +62,7 @@ static CoreCkpt *checkpoint_of(const Agent *a, const char *label, void **buf) {
   core_err_clear(&err);
   CoreCkptWriter *w = core_ckpt_writer_create();
   if (agent_save(a, w, &err)) fail_msg("save: %s", err.msg);
-  size_t sz;
-  assert_int_equal(core_ckpt_write_buffer(w, buf, &sz, &err), 0);
-  core_ckpt_writer_free(w);
-  CoreCkpt *ck = core_ckpt_load_buffer(*buf, sz, label, &err);
-  if (!ck) fail_msg("load_buffer: %s", err.msg);
-  return ck;
+  return test_ckpt_seal(w, label, buf);
 }
 
 /* ---------------------------------------------------------------- the schedule, via the probe */
@@ -720,30 +715,6 @@ static void test_importance_mixing_loop(void **state) {
   agent_free(a2);
 }
 
-/* ck with section `name` shortened by `cut` bytes, or (when data) replaced by data[0..n). */
-static CoreCkpt *rewritten(const CoreCkpt *ck, const char *section, size_t cut, const void *data,
-                           size_t n, void **buf) {
-  CoreErr err;
-  core_err_clear(&err);
-  CoreCkptWriter *w = core_ckpt_writer_create();
-  for (int i = 0; i < core_ckpt_count(ck); i++) {
-    const char *name = core_ckpt_name_at(ck, i);
-    size_t sz;
-    const void *p = core_ckpt_find(ck, name, &sz);
-    if (!strcmp(name, section)) {
-      if (data) p = data, sz = n;
-      else sz -= cut;
-    }
-    assert_int_equal(core_ckpt_add_copy(w, name, p, sz, &err), 0);
-  }
-  size_t bsz;
-  assert_int_equal(core_ckpt_write_buffer(w, buf, &bsz, &err), 0);
-  core_ckpt_writer_free(w);
-  CoreCkpt *out = core_ckpt_load_buffer(*buf, bsz, section, &err);
-  assert_non_null(out);
-  return out;
-}
-
 /* A damaged step counter that would make the next gradient phase endless is refused (found by
  * fuzz/fuzz_ckpt.c: it accepted 2^40 and trained on). */
 static void test_rejects_huge_budget(void **state) {
@@ -759,7 +730,7 @@ static void test_rejects_huge_budget(void **state) {
   assert_int_equal(n, sizeof cnt);
   memcpy(cnt, p, sizeof cnt);
   cnt[4] = (int64_t)1 << 40;  /* the last generation's env steps */
-  CoreCkpt *bad = rewritten(ck, "cemrl.counters", 0, cnt, sizeof cnt, &bad_buf);
+  CoreCkpt *bad = test_ckpt_with_section(ck, "cemrl.counters", cnt, sizeof cnt, "cemrl.counters", &bad_buf);
   Agent *b = create_ok(&s);
   CoreErr err;
   core_err_clear(&err);
@@ -769,7 +740,7 @@ static void test_rejects_huge_budget(void **state) {
   cnt[4] = 800;
   core_ckpt_free(bad);
   core_free(bad_buf);
-  bad = rewritten(ck, "cemrl.counters", 0, cnt, sizeof cnt, &bad_buf);
+  bad = test_ckpt_with_section(ck, "cemrl.counters", cnt, sizeof cnt, "cemrl.counters", &bad_buf);
   if (agent_load(b, bad, &err)) fail_msg("load: %s", err.msg);
   core_ckpt_free(bad);
   core_free(bad_buf);
@@ -793,7 +764,10 @@ static void test_loads_older_stats(void **state) {
   CoreCkpt *ck = checkpoint_of(a, "new", &buf);
   /* the same checkpoint as the earlier version wrote it */
   void *obuf;
-  CoreCkpt *ock = rewritten(ck, "cemrl.stats", sizeof(double), NULL, 0, &obuf);
+  size_t n_stats;
+  const void *stats = core_ckpt_find(ck, "cemrl.stats", &n_stats);
+  CoreCkpt *ock = test_ckpt_with_section(ck, "cemrl.stats", stats, n_stats - sizeof(double), "old",
+                                         &obuf);
   Agent *b = create_ok(&s);
   if (agent_load(b, ock, &err)) fail_msg("load: %s", err.msg);
   iterate_ok(a);

@@ -148,27 +148,12 @@ static void test_damaged_lr(void **state) {
   CoreCkptWriter *w = core_ckpt_writer_create();
   assert_int_equal(agent_save(a, w, &err), 0);
   void *buf;
-  size_t n;
-  assert_int_equal(core_ckpt_write_buffer(w, &buf, &n, &err), 0);
-  core_ckpt_writer_free(w);
-  CoreCkpt *good = core_ckpt_load_buffer(buf, n, "good", &err);
-  assert_non_null(good);
+  CoreCkpt *good = test_ckpt_seal(w, "good", &buf);
   const double bad_lr[] = {NAN, -0.5, INFINITY};
   for (int k = 0; k < 3; k++) {
-    CoreCkptWriter *bw = core_ckpt_writer_create();
-    for (int i = 0; i < core_ckpt_count(good); i++) {
-      const char *name = core_ckpt_name_at(good, i);
-      size_t sz;
-      const void *p = core_ckpt_find(good, name, &sz);
-      if (!strcmp(name, "sup.lr")) p = &bad_lr[k];
-      assert_int_equal(core_ckpt_add_copy(bw, name, p, sz, &err), 0);
-    }
     void *bbuf;
-    size_t bn;
-    assert_int_equal(core_ckpt_write_buffer(bw, &bbuf, &bn, &err), 0);
-    core_ckpt_writer_free(bw);
-    CoreCkpt *bad = core_ckpt_load_buffer(bbuf, bn, "bad.ckpt", &err);
-    assert_non_null(bad);
+    CoreCkpt *bad = test_ckpt_with_section(good, "sup.lr", &bad_lr[k], sizeof bad_lr[k],
+                                           "bad.ckpt", &bbuf);
     Agent *b = agent_create(&s, &err);
     core_err_clear(&err);
     assert_int_equal(agent_load(b, bad, &err), CORE_ERR_CORRUPT);

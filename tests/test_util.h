@@ -11,6 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/alloc.h"
+#include "core/ckpt.h"
+
 /* Tolerance scale from the environment (CEMRL_TOL_SCALE), as MuJoCo's MJTOL_SCALE. */
 static inline double test_tol_scale(void) {
   const char *s = getenv("CEMRL_TOL_SCALE");
@@ -46,6 +49,35 @@ static inline char *test_make_tmpdir(char *buf, size_t n, const char *tag) {
   int w = snprintf(buf, n, "%s/cemrl_%s_XXXXXX", base && *base ? base : "/tmp", tag);
   if (w < 0 || (size_t)w >= n) return NULL;
   return mkdtemp(buf);
+}
+
+/* Serialize w (freed here) and load the bytes back as a checkpoint labelled label; *buf keeps
+ * the bytes (core_free it after core_ckpt_free). */
+static inline CoreCkpt *test_ckpt_seal(CoreCkptWriter *w, const char *label, void **buf) {
+  CoreErr err;
+  size_t n;
+  if (core_ckpt_write_buffer(w, buf, &n, &err)) fail_msg("write_buffer: %s", err.msg);
+  core_ckpt_writer_free(w);
+  CoreCkpt *c = core_ckpt_load_buffer(*buf, n, label, &err);
+  if (!c) fail_msg("load_buffer: %s", err.msg);
+  return c;
+}
+
+/* A copy of ck whose section `section` holds data[0..n) instead, sealed like a real file and
+ * labelled label; everything else as it is. */
+static inline CoreCkpt *test_ckpt_with_section(const CoreCkpt *ck, const char *section,
+                                               const void *data, size_t n, const char *label,
+                                               void **buf) {
+  CoreErr err;
+  CoreCkptWriter *w = core_ckpt_writer_create();
+  for (int i = 0; i < core_ckpt_count(ck); i++) {
+    const char *name = core_ckpt_name_at(ck, i);
+    size_t sz;
+    const void *p = core_ckpt_find(ck, name, &sz);
+    if (!strcmp(name, section)) p = data, sz = n;
+    if (core_ckpt_add_copy(w, name, p, sz, &err)) fail_msg("add %s: %s", name, err.msg);
+  }
+  return test_ckpt_seal(w, label, buf);
 }
 
 #endif

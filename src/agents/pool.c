@@ -141,16 +141,15 @@ void agent_pool_free(AgentPool *p) {
   core_free(p);
 }
 
-/* Allocate the per-individual staging: one float block and one flag block. */
 size_t pool_stage_floats(const AgentPool *p) {
   return (2 * (size_t)p->obs_dim + (size_t)p->act_dim + 1) * (size_t)p->steps_cap;
 }
 
+/* Allocate the per-individual staging: one float block and one flag block. */
 static int pool_alloc_stages(AgentPool *p, CoreErr *err) {
-  const size_t T = (size_t)p->steps_cap;
-  const size_t per_step = 2 * (size_t)p->obs_dim + (size_t)p->act_dim + 1;
-  size_t per_ind, total;
-  if (core_mul_size(&per_ind, per_step, T) || core_mul_size(&total, per_ind, (size_t)p->max_pop) ||
+  const size_t T = (size_t)p->steps_cap, per_ind = pool_stage_floats(p);
+  size_t total;
+  if (core_mul_size(&total, per_ind, (size_t)p->max_pop) ||
       core_mul_size(&total, total, sizeof(float)))
     return core_err_set(err, CORE_ERR_NOMEM, "population pool: staging size overflows");
   p->stages = core_calloc((size_t)p->max_pop, sizeof(PoolStage));
