@@ -69,34 +69,25 @@ static double ant_contact_reward(EnvMj *e, const float *act, int *terminated) {
   return ant_reward(e, act, terminated) - ANT_CONTACT_COST_WEIGHT * cost;
 }
 
+/* What Ant-v4 and its use_contact_forces=True variant share: model, sizes, schedule, reset. */
+#define ANT_TASK_COMMON                                  \
+  .xml = "ant.xml", .nq = 15, .nv = 14, .nu = 8, .nbody = 14, \
+  .frame_skip = 5, .max_episode_steps = 1000,           \
+  .qpos_noise = ENV_MJ_NOISE_UNIFORM, .qvel_noise = ENV_MJ_NOISE_NORMAL, .noise_scale = 0.1, \
+  .init = ant_init, .before = ant_before
+
 static const EnvMjTask ant_task = {
+    ANT_TASK_COMMON,
     .name = "Ant-v4",
-    .xml = "ant.xml",
-    .nq = 15, .nv = 14, .nu = 8, .nbody = 14,
-    .frame_skip = 5,
     .obs_dim = 27,
-    .max_episode_steps = 1000,
-    .qpos_noise = ENV_MJ_NOISE_UNIFORM,
-    .qvel_noise = ENV_MJ_NOISE_NORMAL,
-    .noise_scale = 0.1,
-    .init = ant_init,
-    .before = ant_before,
     .observe = ant_observe,
     .reward = ant_reward,
 };
 
 static const EnvMjTask ant_contact_task = {
+    ANT_TASK_COMMON,
     .name = "AntContactForces-v4",
-    .xml = "ant.xml",
-    .nq = 15, .nv = 14, .nu = 8, .nbody = 14,
-    .frame_skip = 5,
     .obs_dim = 27 + 14 * 6,
-    .max_episode_steps = 1000,
-    .qpos_noise = ENV_MJ_NOISE_UNIFORM,
-    .qvel_noise = ENV_MJ_NOISE_NORMAL,
-    .noise_scale = 0.1,
-    .init = ant_init,
-    .before = ant_before,
     .observe = ant_contact_observe,
     .reward = ant_contact_reward,
 };
